@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is set up here.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test lint bench browser-deps
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+## run: the dashboard on the demo dataset (built on first run), at http://localhost:$(PORT)
+run: $(VENV)/.installed
+	$(PY) -m dayuan_geo demo --if-missing
+	$(PY) -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+## test: lint, then every test, browser tests included
+test: $(VENV)/.installed browser-deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+# Chromium and CJK fonts from Debian for the browser tests (installed when missing and root).
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else \
+		echo "Browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk (they are skipped without it)"; \
+	fi

@@ -1,0 +1,65 @@
+"""plotly builders: data in, figures out. Category text from the data is escaped before plotly,
+whose hover labels accept HTML."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import schema as S
+from .i18n import t
+
+RELEASED_GREEN = "#1a9850"
+CUMULATIVE_BLUE = "#2c7fb8"
+FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str) -> go.Figure:
+    fig.update_layout(
+        title={"text": html.escape(title), "x": 0.01},
+        font={"family": FONT},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+        height=360,
+    )
+    return fig
+
+
+def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
+    """Bars of area released each month with the cumulative line on a second axis."""
+    fig = go.Figure()
+    fig.add_bar(
+        x=df["month"], y=df["released_m2"], name=t("chart_released_month", lang),
+        marker_color=RELEASED_GREEN, hovertemplate="%{y:,.0f}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=df["month"], y=df["cumulative_m2"], name=t("chart_cumulative", lang), yaxis="y2",
+        mode="lines", line={"color": CUMULATIVE_BLUE, "width": 3},
+        hovertemplate="%{y:,.0f}<extra></extra>",
+    )
+    fig.update_layout(
+        xaxis={"title": t("chart_month", lang)},
+        yaxis={"title": t("chart_released_month", lang), "rangemode": "tozero"},
+        yaxis2={"title": t("chart_cumulative", lang), "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "showgrid": False},
+    )
+    return _layout(fig, t("chart_released_title", lang))
+
+
+def stage_funnel(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
+    """Projects that reached each stage, in the catalogue's order."""
+    cat = S.stage_catalogue()
+    labels = [html.escape(cat.label(code, lang)) for code in df["stage"]]
+    fig = go.Figure(
+        go.Funnel(
+            y=labels, x=df["reached"], textinfo="value+percent initial",
+            marker={"color": CUMULATIVE_BLUE},
+            hovertemplate="%{y}: %{x}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, t("chart_funnel_title", lang))
+    fig.update_layout(hovermode="closest")
+    return fig

@@ -1,0 +1,232 @@
+"""pydeck builders: data in, layers and decks out. Every value shown in a tooltip is escaped here.
+
+deck.gl puts tooltip templates into the page as HTML, substituting values verbatim, so the
+builders render each row's tooltip to an escaped HTML string (`tooltip_html`) and the deck's
+template refers only to that column.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import shapely
+
+from . import schema as S
+from .i18n import fmt_area, t
+
+STATUS_COLORS: dict[str, list[int]] = {
+    "not_started": [189, 189, 189, 170],
+    "vacating": [253, 174, 97, 200],
+    "released": [26, 152, 80, 215],
+    "transferred": [49, 130, 189, 210],
+    "under_construction": [117, 107, 177, 210],
+    "completed": [84, 39, 143, 215],
+}
+RISK_COLORS: dict[str, list[int]] = {
+    "blacklisted": [215, 25, 28, 235],
+    "high_risk": [253, 141, 60, 235],
+    "normal": [120, 120, 120, 160],
+}
+VILLAGE_LINE = [60, 60, 60, 220]
+PARK_LINE = [90, 90, 90, 160]
+LABEL_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+TOOLTIP_STYLE = {"backgroundColor": "#263238", "color": "white", "fontSize": "12px"}
+COORD_DIGITS = 6  # ~0.1 m: enough for the eye, and keeps the message to the browser small
+
+
+def rings(wkb: Iterable[bytes]) -> list[list[list[float]]]:
+    """Outer ring of each (multi)polygon as [[lon, lat], ...], the largest part of a multipolygon."""
+    blobs = np.empty(len(wkb := list(wkb)), dtype=object)
+    blobs[:] = [bytes(b) for b in wkb]
+    geoms = shapely.from_wkb(blobs)
+    out = []
+    for geom in geoms:
+        if geom is None or geom.is_empty:
+            out.append([])
+            continue
+        if geom.geom_type == "MultiPolygon":
+            geom = max(geom.geoms, key=lambda g: g.area)
+        coords = np.round(np.asarray(geom.exterior.coords)[:, :2], COORD_DIGITS)
+        out.append(coords.tolist())
+    return out
+
+
+def _quoted(text: str) -> str:
+    """A constant string prop for pydeck, which otherwise reads strings as accessor expressions."""
+    return '"' + text.replace('"', "") + '"'
+
+
+def tooltip_rows(pairs: Iterable[tuple[str, object]]) -> str:
+    """One tooltip as HTML, every label and value escaped."""
+    return "<br/>".join(
+        f"<b>{html.escape(str(k))}</b>: {html.escape('' if v is None else str(v))}" for k, v in pairs
+    )
+
+
+def _date_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return "—"
+    try:
+        return pd.Timestamp(value).date().isoformat()
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def parcels_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "parcels") -> pdk.Layer:
+    """Parcels filled by release status, with an escaped tooltip each."""
+    data = pd.DataFrame(
+        {
+            "parcel_id": df["parcel_id"].astype(str),
+            "polygon": rings(df["wkb"]),
+            "color": [STATUS_COLORS.get(s, [0, 0, 0, 120]) for s in df["release_status"]],
+        }
+    )
+    village = df["village_zh"] if lang == "zh" else df["village_en"]
+    data["tooltip_html"] = [
+        tooltip_rows(
+            [
+                (t("tt_parcel", lang), f"{pid} {name}"),
+                (t("tt_park", lang), park),
+                (t("tt_village", lang), vil),
+                (t("tt_area", lang), fmt_area(area, lang)),
+                (t("tt_status", lang), S.RELEASE_STATUS.label(status, lang)),
+                (t("tt_released_on", lang), _date_text(rel)),
+            ]
+        )
+        for pid, name, park, vil, area, status, rel in zip(
+            df["parcel_id"], df["name"], df["park_name"], village, df["area_m2"],
+            df["release_status"], df["released_on"], strict=True,
+        )
+    ]
+    return pdk.Layer(
+        "PolygonLayer",
+        data=data,
+        id=layer_id,
+        get_polygon="polygon",
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 200],
+        line_width_min_pixels=0.5,
+        stroked=True,
+        filled=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def outline_layer(df: pd.DataFrame, *, layer_id: str, color: list[int] | None = None,
+                  width_px: float = 1.5) -> pdk.Layer:
+    """Unfilled outlines (villages, grids or parks) the product owns, so maps read with no base map."""
+    data = pd.DataFrame({"path": [r for r in rings(df["wkb"])]})
+    return pdk.Layer(
+        "PathLayer",
+        data=data,
+        id=layer_id,
+        get_path="path",
+        get_color=color or VILLAGE_LINE,
+        width_min_pixels=width_px,
+        pickable=False,
+    )
+
+
+def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
+                size_px: int = 14) -> pdk.Layer:
+    """Names at label points; characters come from the data, drawn as text, never as HTML."""
+    data = pd.DataFrame(
+        {
+            "text": (df["label_zh"] if lang == "zh" else df["label_en"]).astype(str),
+            "position": [[round(x, 6), round(y, 6)] for x, y in zip(df["lon"], df["lat"], strict=True)],
+        }
+    )
+    return pdk.Layer(
+        "TextLayer",
+        data=data,
+        id=layer_id,
+        get_position="position",
+        get_text="text",
+        get_size=size_px,
+        get_color=[30, 30, 30, 230],
+        font_family=_quoted(LABEL_FONT),
+        # deck.gl builds its font atlas from exactly these characters (Chinese needs them listed)
+        # (pydeck passes a string through as a constant only when it is quoted)
+        character_set=_quoted("".join(sorted(set("".join(data["text"])) | set(" 0123456789-")))),
+        outline_width=2,
+        outline_color=[255, 255, 255, 230],
+        font_settings={"sdf": True},
+        pickable=False,
+    )
+
+
+def firms_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "firms",
+                radius_px: float = 6) -> pdk.Layer:
+    """Firms as points coloured by risk level; names only where the role's query returned them."""
+    hidden = t("hidden_for_role", lang)
+
+    def tip(row) -> str:
+        return tooltip_rows(
+            [
+                (t("tt_firm", lang), row.get("name", hidden)),
+                (S.column_label("firms", "uscc", lang), row.get("uscc", hidden)),
+                (t("tt_risk", lang), S.RISK_LEVEL.label(row.get("risk_level"), lang)),
+                (t("tt_reason", lang), row.get("list_reason") or "—"),
+                (t("tt_listed_on", lang), _date_text(row.get("listed_on"))),
+                (t("tt_list_status", lang), S.LIST_STATUS.label(row.get("list_status"), lang) or "—"),
+                (t("tt_park", lang), row.get("park_name") or "—"),
+            ]
+        )
+
+    data = pd.DataFrame(
+        {
+            "firm_id": df["firm_id"].astype(str),
+            "position": [[round(x, 6), round(y, 6)] for x, y in zip(df["lon"], df["lat"], strict=True)],
+            "color": [RISK_COLORS.get(r, RISK_COLORS["normal"]) for r in df["risk_level"]],
+            "tooltip_html": [tip(row) for row in df.to_dict("records")],
+        }
+    )
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=data,
+        id=layer_id,
+        get_position="position",
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 255],
+        stroked=True,
+        line_width_min_pixels=1,
+        radius_min_pixels=radius_px,
+        radius_max_pixels=radius_px * 2,
+        get_radius=20,
+        pickable=True,
+    )
+
+
+def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 12.3) -> pdk.Deck:
+    """A deck with no external base map: the layers carry all context."""
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom),
+        map_provider=None,
+        tooltip={"html": "{tooltip_html}", "style": TOOLTIP_STYLE},
+    )
+
+
+def legend_items(lang: str = "zh") -> list[tuple[str, list[int]]]:
+    """(label, rgba) pairs for the release-status legend drawn next to a map."""
+    return [(S.RELEASE_STATUS.label(code, lang), color) for code, color in STATUS_COLORS.items()]
+
+
+def legend_html(items: list[tuple[str, list[int]]], *, points: list[tuple[str, list[int]]] = ()) -> str:
+    """A compact legend as escaped HTML (labels are escaped; colours are numbers)."""
+    def swatch(rgba: list[int], round_: bool) -> str:
+        r, g, b = (int(x) for x in rgba[:3])
+        radius = "50%" if round_ else "2px"
+        return (f'<span style="display:inline-block;width:12px;height:12px;border-radius:{radius};'
+                f'background:rgb({r},{g},{b});margin-right:4px;vertical-align:middle"></span>')
+
+    parts = [f'<span style="margin-right:12px;white-space:nowrap">{swatch(c, False)}{html.escape(label)}</span>'
+             for label, c in items]
+    parts += [f'<span style="margin-right:12px;white-space:nowrap">{swatch(c, True)}{html.escape(label)}</span>'
+              for label, c in points]
+    return '<div style="line-height:1.9">' + "".join(parts) + "</div>"

@@ -1,0 +1,62 @@
+"""Leadership overview: headline numbers, release progress, the remediation funnel and the map."""
+
+import streamlit as st
+
+import edge
+from dayuan_geo import charts, maps
+from dayuan_geo.i18n import fmt_area
+
+lang = edge.lang()
+k = edge.kpis()
+
+st.title(edge.t("overview_title"))
+st.caption(edge.t("overview_caption"))
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(
+    edge.t("kpi_released"), fmt_area(k["released_area_m2"], lang),
+    delta=fmt_area(k["released_area_m2"] - k["released_area_month_ago_m2"], lang),
+    help=edge.t("kpi_released_help"), border=True,
+)
+target = k["released_area_target_m2"]
+progress = f"{k['released_area_ytd_m2'] / target:.0%} · " if target else ""
+c2.metric(
+    edge.t("kpi_year_target"), fmt_area(k["released_area_ytd_m2"], lang),
+    delta=progress + (edge.t("of_target", target=fmt_area(target, lang)) if target else edge.t("no_target")),
+    delta_color="off", border=True,
+)
+c3.metric(edge.t("kpi_parcels"), f"{k['released_parcels']:,} / {k['parcels_total']:,}", border=True)
+c4.metric(edge.t("kpi_projects"), f"{k['remediation_projects_total']:,}",
+          delta=f"{edge.t('kpi_completed')} {k['projects_completed']}", delta_color="off", border=True)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(edge.t("kpi_overdue"), f"{k['projects_overdue']:,}", help=edge.t("kpi_overdue_help"), border=True)
+c2.metric(edge.t("kpi_stalled"), f"{k['projects_stalled']:,}", help=edge.t("kpi_stalled_help", days=90),
+          border=True)
+c3.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted_firms']:,}",
+          delta=f"{edge.t('kpi_high_risk')} {k['high_risk_firms']}", delta_color="off", border=True)
+c4.metric(edge.t("kpi_inspections"), f"{k['inspections_ytd']:,}",
+          delta=f"{edge.t('kpi_rectification')} {k['rectification_orders_ytd']}", delta_color="off",
+          border=True)
+
+left, right = st.columns([3, 2])
+left.plotly_chart(charts.released_area_over_time(edge.released_by_month(), lang=lang),
+                  width="stretch", key="released_chart")
+right.plotly_chart(charts.stage_funnel(edge.stage_funnel(), lang=lang), width="stretch",
+                   key="funnel_chart")
+
+st.subheader(edge.t("map_title"))
+villages = edge.outlines("villages")
+layers = [
+    maps.parcels_layer(edge.parcels_for_map(), lang=lang),
+    maps.outline_layer(villages, layer_id="village-outlines"),
+    maps.label_layer(villages, lang=lang, layer_id="village-labels"),
+    maps.firms_layer(edge.firm_points(("blacklisted",)), lang=lang, layer_id="blacklisted-firms"),
+]
+st.pydeck_chart(maps.deck(layers, center=edge.view_center()), height=560, key="overview_map")
+st.markdown(
+    maps.legend_html(maps.legend_items(lang),
+                     points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),
+    unsafe_allow_html=True,
+)
+st.caption(edge.t("map_caption"))

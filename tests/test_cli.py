@@ -1,0 +1,90 @@
+"""The CLI's exit codes and messages: 0 on success, 2 with one clear line per problem, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from dayuan_geo import dataset
+
+KPI_KEYS = {
+    "as_of", "released_area_m2", "released_parcels", "parcels_total", "remediation_projects_total",
+    "remediation_projects_by_stage", "projects_overdue", "blacklisted_firms", "high_risk_firms",
+    "inspections_ytd", "rectification_orders_ytd",
+}
+
+
+def run(*args, data_dir=None):
+    cmd = [sys.executable, "-m", "dayuan_geo"]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300)
+
+
+def test_kpis_json(demo_dir):
+    r = run("kpis", "--json", data_dir=demo_dir)
+    assert r.returncode == 0, r.stderr
+    k = json.loads(r.stdout)
+    assert KPI_KEYS <= set(k)
+    assert k["released_area_m2"] == 2015800.0
+    assert (k["blacklisted_firms"], k["high_risk_firms"], k["inspections_ytd"], k["rectification_orders_ytd"]) == (
+        12, 31, 6805, 44)
+
+
+def test_kpis_as_of(demo_dir):
+    r = run("kpis", "--json", "--as-of", "2022-12-31", data_dir=demo_dir)
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["released_area_m2"] < 2015800.0
+    bad = run("kpis", "--as-of", "2022-13-45", data_dir=demo_dir)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_validate_clean(demo_dir):
+    r = run("validate", data_dir=demo_dir)
+    assert r.returncode == 0 and "valid" in r.stdout
+
+
+def test_validate_reports_corrupt_and_missing_files(data_copy):
+    (data_copy / "parcels.parquet").write_bytes(b"PAR1 this is not parquet")
+    (data_copy / "firms.parquet").unlink()
+    r = run("validate", data_dir=data_copy)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "parcels.parquet: not a readable Parquet file" in r.stdout
+    assert "firms.parquet: missing" in r.stdout
+
+
+def test_validate_reports_bad_values(data_copy):
+    import pandas as pd
+
+    path = data_copy / "remediation_projects.parquet"
+    df = pd.read_parquet(path)
+    df.loc[0, "mode"] = "bulldoze"
+    df.to_parquet(path)
+    r = run("validate", data_dir=data_copy)
+    assert r.returncode == 2
+    assert "sha256 differs" in r.stdout
+    assert "column 'mode' has unknown values 'bulldoze'" in r.stdout
+
+
+def test_validate_without_dataset(tmp_path):
+    r = run("validate", data_dir=tmp_path)
+    assert r.returncode == 2 and "no manifest" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_demo_if_missing_keeps_existing(data_copy):
+    before = dataset.read_manifest(data_copy)
+    r = run("demo", "--if-missing", data_dir=data_copy)
+    assert r.returncode == 0 and "nothing built" in r.stdout
+    assert dataset.read_manifest(data_copy) == before
+
+
+def test_demo_other_seed_and_date(tmp_path):
+    r = run("demo", "--seed", "5", "--as-of", "2025-06-30", data_dir=tmp_path / "d")
+    assert r.returncode == 0, r.stderr
+    k = json.loads(run("kpis", "--json", data_dir=tmp_path / "d").stdout)
+    assert k["as_of"] == "2025-06-30"
+    assert abs(k["released_area_m2"] - 2015800) < 2015.8
+    assert k["inspections_ytd"] == 6805 and k["rectification_orders_ytd"] == 44
