@@ -3,11 +3,11 @@
 import streamlit as st
 
 import edge
-from dayuan_geo import charts, maps
+from dayuan_geo import charts, maps, queries
 from dayuan_geo.i18n import fmt_area
 
 lang = edge.lang()
-k = edge.kpis()
+k = edge.query(queries.kpis, as_of=edge.as_of())
 
 st.title(edge.t("overview_title"))
 st.caption(edge.t("overview_caption"))
@@ -31,8 +31,8 @@ c4.metric(edge.t("kpi_projects"), f"{k['remediation_projects_total']:,}",
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(edge.t("kpi_overdue"), f"{k['projects_overdue']:,}", help=edge.t("kpi_overdue_help"), border=True)
-c2.metric(edge.t("kpi_stalled"), f"{k['projects_stalled']:,}", help=edge.t("kpi_stalled_help", days=90),
-          border=True)
+c2.metric(edge.t("kpi_stalled"), f"{k['projects_stalled']:,}",
+          help=edge.t("kpi_stalled_help", days=queries.DEFAULT_STALLED_DAYS), border=True)
 c3.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted_firms']:,}",
           delta=f"{edge.t('kpi_high_risk')} {k['high_risk_firms']}", delta_color="off", border=True)
 c4.metric(edge.t("kpi_inspections"), f"{k['inspections_ytd']:,}",
@@ -40,20 +40,21 @@ c4.metric(edge.t("kpi_inspections"), f"{k['inspections_ytd']:,}",
           border=True)
 
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.released_area_over_time(edge.released_by_month(), lang=lang),
-                  width="stretch", key="released_chart")
-right.plotly_chart(charts.stage_funnel(edge.stage_funnel(), lang=lang), width="stretch",
-                   key="funnel_chart")
+by_month = edge.query(queries.released_by_month, as_of=edge.as_of())
+funnel = edge.query(queries.stage_funnel, as_of=edge.as_of())
+left.plotly_chart(charts.released_area_over_time(by_month, lang=lang), width="stretch", key="released_chart")
+right.plotly_chart(charts.stage_funnel(funnel, lang=lang), width="stretch", key="funnel_chart")
 
 st.subheader(edge.t("map_title"))
-villages = edge.outlines("villages")
+villages = edge.query(queries.outlines, table_name="villages")
 layers = [
-    maps.parcels_layer(edge.parcels_for_map(), lang=lang),
+    maps.parcels_layer(edge.query(queries.parcels_for_map, as_of=edge.as_of()), lang=lang),
     maps.outline_layer(villages, layer_id="village-outlines"),
     maps.label_layer(villages, lang=lang, layer_id="village-labels"),
-    maps.firms_layer(edge.firm_points(("blacklisted",)), lang=lang, layer_id="blacklisted-firms"),
+    maps.firms_layer(edge.query(queries.firm_points, role=edge.role(), risk_levels=("blacklisted",)),
+                     lang=lang, layer_id="blacklisted-firms"),
 ]
-st.pydeck_chart(maps.deck(layers, center=edge.view_center()), height=560, key="overview_map")
+st.pydeck_chart(maps.deck(layers, center=edge.query(queries.view_center)), height=560, key="overview_map")
 st.markdown(
     maps.legend_html(maps.legend_items(lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),

@@ -66,7 +66,7 @@ def test_released_by_month_adds_up(cur):
 
 def test_stage_funnel_is_monotonic(cur, demo_dir):
     df = queries.stage_funnel(cur, as_of=AS_OF)
-    assert list(df["stage"])[0] == "surveyed"
+    assert df["stage"].iloc[0] == "surveyed"
     assert df["reached"].iloc[0] == len(_files(demo_dir, "remediation_projects"))
     assert df["reached"].is_monotonic_decreasing
     assert df["projects"].sum() == df["reached"].iloc[0]
@@ -84,9 +84,9 @@ def test_firm_points_hide_names_from_viewers(cur):
 
 def test_connection_is_locked_down(store):
     cur = store.cursor()
-    with pytest.raises(Exception, match="(?i)permission|disabled|not allowed"):
+    with pytest.raises(Exception, match=r"(?i)permission|disabled|not allowed"):
         cur.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
-    with pytest.raises(Exception, match="(?i)lock|configuration"):
+    with pytest.raises(Exception, match=r"(?i)lock|configuration"):
         cur.execute("SET enable_external_access = true")
 
 

@@ -8,12 +8,14 @@ dayuan_geo never imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from dayuan_geo import dataset, demo, queries
+from dayuan_geo import dataset, demo
 from dayuan_geo.i18n import DEFAULT_LANG, LANGS
 from dayuan_geo.i18n import t as _t
 from dayuan_geo.store import Store
@@ -59,74 +61,21 @@ def as_of() -> dt.date:
 
 # ---- cached results: the dataset version is part of every key ----------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _kpis(version: str, day: dt.date, stalled_days: int) -> dict:
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_query(version: str, module: str, name: str, kwargs: dict) -> Any:
     del version
-    return queries.kpis(store().cursor(), as_of=day, stalled_days=stalled_days)
+    fn = getattr(importlib.import_module(module), name)
+    return fn(store().cursor(), **kwargs)
 
 
-def kpis(stalled_days: int = queries.DEFAULT_STALLED_DAYS) -> dict:
-    return _kpis(store().version, as_of(), stalled_days)
+def query(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """fn(cursor, **kwargs) for a query function of dayuan_geo, cached per dataset version.
 
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _released_by_month(version: str, day: dt.date) -> pd.DataFrame:
-    del version
-    return queries.released_by_month(store().cursor(), as_of=day)
-
-
-def released_by_month() -> pd.DataFrame:
-    return _released_by_month(store().version, as_of())
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _stage_funnel(version: str, day: dt.date) -> pd.DataFrame:
-    del version
-    return queries.stage_funnel(store().cursor(), as_of=day)
-
-
-def stage_funnel() -> pd.DataFrame:
-    return _stage_funnel(store().version, as_of())
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _parcels_for_map(version: str, day: dt.date) -> pd.DataFrame:
-    del version
-    return queries.parcels_for_map(store().cursor(), as_of=day)
-
-
-def parcels_for_map() -> pd.DataFrame:
-    return _parcels_for_map(store().version, as_of())
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _outlines(version: str, table_name: str) -> pd.DataFrame:
-    del version
-    return queries.outlines(store().cursor(), table_name=table_name)
-
-
-def outlines(table_name: str) -> pd.DataFrame:
-    return _outlines(store().version, table_name)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _firm_points(version: str, role_code: str, levels: tuple[str, ...]) -> pd.DataFrame:
-    del version
-    return queries.firm_points(store().cursor(), role=role_code, risk_levels=levels)
-
-
-def firm_points(levels: tuple[str, ...] = ("blacklisted",)) -> pd.DataFrame:
-    return _firm_points(store().version, role(), levels)
-
-
-@st.cache_data(show_spinner=False)
-def _view_center(version: str) -> tuple[float, float]:
-    del version
-    return queries.view_center(store().cursor())
-
-
-def view_center() -> tuple[float, float]:
-    return _view_center(store().version)
+    Arguments (role included) are part of the cache key, so one role never gets another's rows.
+    """
+    if not fn.__module__.startswith("dayuan_geo."):
+        raise ValueError(f"{fn.__qualname__} is not a dayuan_geo query")
+    return _cached_query(store().version, fn.__module__, fn.__qualname__, kwargs)
 
 
 def sidebar() -> None:
