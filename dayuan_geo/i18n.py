@@ -68,6 +68,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "tt_reason": ("原因", "Reason"),
     "tt_listed_on": ("列入日期", "Listed on"),
     "hidden_for_role": ("（当前角色不可见）", "(hidden for your role)"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export XLSX"),
+    "export_geojson": ("导出 GeoJSON", "Export GeoJSON"),
+    "export_geoparquet": ("导出 GeoParquet", "Export GeoParquet"),
+    "export_not_allowed": ("当前角色无导出权限", "Your role may not export this data"),
     "no_data": ("数据集缺失或无法读取", "The dataset is missing or unreadable"),
 }
 

@@ -414,11 +414,26 @@ def table(name: str) -> Table:
         raise ValueError(f"unknown table {name!r}; known tables: {', '.join(TABLE_NAMES)}") from None
 
 
+# Columns that queries derive by joining tables (labels for table headers and exports).
+DERIVED_LABELS: dict[str, tuple[str, str]] = {
+    "park_name": ("园区名称", "Park name"),
+    "village_zh": ("村居名称", "Village name"),
+    "village_en": ("村居英文名", "Village (en)"),
+    "firm_name": ("企业名称", "Firm name"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+}
+
+
 def column_label(table_name: str, column: str, lang: str = "zh") -> str:
+    """The header for column of table_name in lang; derived columns have labels too."""
     try:
         return table(table_name).column(column).label(lang)
-    except KeyError:
-        return column
+    except (KeyError, ValueError):
+        zh_en = DERIVED_LABELS.get(column)
+        if zh_en is None:
+            return column
+        return zh_en[0] if lang == "zh" else zh_en[1]
 
 
 def enum_for(table_name: str, column: str) -> Enum | None:

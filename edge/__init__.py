@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from dayuan_geo import dataset, demo
+from dayuan_geo import access, dataset, demo, export
 from dayuan_geo.i18n import DEFAULT_LANG, LANGS
 from dayuan_geo.i18n import t as _t
 from dayuan_geo.store import Store
@@ -76,6 +76,28 @@ def query(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     if not fn.__module__.startswith("dayuan_geo."):
         raise ValueError(f"{fn.__qualname__} is not a dayuan_geo query")
     return _cached_query(store().version, fn.__module__, fn.__qualname__, kwargs)
+
+
+def export_buttons(df, *, table: str, name: str, filters: dict | None = None,
+                   formats: tuple[str, ...] = ("csv", "xlsx", "geojson")) -> None:
+    """Download buttons for exactly df, if the role may export table; files are built on click."""
+    if not access.may_export(table, role()):
+        st.caption(t("export_not_allowed"))
+        return
+    current = lang()
+    has_geometry = "wkb" in df.columns or "geometry" in df.columns
+    cols = st.columns(len(formats))
+    for col, fmt in zip(cols, formats, strict=True):
+        if fmt in ("geojson", "geoparquet") and not has_geometry:
+            continue
+
+        def build(fmt: str = fmt) -> bytes:
+            return export.export(df, fmt=fmt, table=table, lang=current)
+
+        col.download_button(
+            t(f"export_{fmt}"), data=build, file_name=f"{name}.{fmt}", mime=export.MIME[fmt],
+            key=f"export-{name}-{fmt}", on_click="ignore", icon=":material/download:",
+        )
 
 
 def sidebar() -> None:

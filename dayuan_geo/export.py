@@ -1,0 +1,134 @@
+"""Files out: CSV that opens cleanly in Excel, XLSX, GeoJSON and GeoParquet of exactly what is shown.
+
+CSV and XLSX are for people: headers in the UI language, status codes as labels, UTF-8 with a BOM
+so Excel shows Chinese, and every text cell that a spreadsheet would run as a formula (leading
+= + - @, tab or CR) neutralised with a leading apostrophe. GeoJSON and GeoParquet are for GIS
+tools: the schema's column names and codes, geometry in WGS 84.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import schema as S
+
+FORMATS = ("csv", "xlsx", "geojson", "geoparquet")
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+    "geoparquet": "application/vnd.apache.parquet",
+}
+# Columns that only serve drawing or caching, never part of what a user exports.
+INTERNAL_COLUMNS = ("wkb", "polygon", "path", "position", "color", "tooltip_html", "bbox")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would evaluate, made inert with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _geometry(df: pd.DataFrame) -> np.ndarray | None:
+    if S.GEOMETRY_COLUMN in df.columns:
+        col = df[S.GEOMETRY_COLUMN]
+        if len(col) and isinstance(col.iloc[0], bytes | bytearray):
+            return shapely.from_wkb(_blob_array(col))
+        return np.asarray(col, dtype=object)
+    if "wkb" in df.columns:
+        return shapely.from_wkb(_blob_array(df["wkb"]))
+    return None
+
+
+def _blob_array(col: pd.Series) -> np.ndarray:
+    out = np.empty(len(col), dtype=object)
+    out[:] = [None if b is None else bytes(b) for b in col]
+    return out
+
+
+def attributes(df: pd.DataFrame) -> pd.DataFrame:
+    """The exportable attribute columns, in the order given."""
+    drop = [c for c in (*INTERNAL_COLUMNS, S.GEOMETRY_COLUMN) if c in df.columns]
+    return df.drop(columns=drop)
+
+
+def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
+    """Attributes with labelled values and headers in lang, formula cells neutralised."""
+    out = attributes(df).copy()
+    for col in out.columns:
+        enum = S.enum_for(table, col)
+        if enum is not None:
+            out[col] = [enum.label(v, lang) if isinstance(v, str) else v for v in out[col]]
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [neutralise(v) for v in out[col]]
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(2)
+    out.columns = [S.column_label(table, c, lang) for c in out.columns]
+    return out
+
+
+def to_csv(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
+    """UTF-8 CSV with a BOM, CRLF line ends, headers in lang: opens cleanly in Excel."""
+    text = for_people(df, table=table, lang=lang).to_csv(index=False, lineterminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def to_xlsx(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
+    frame = for_people(df, table=table, lang=lang)
+    for col in frame.columns:  # dates as Excel dates, not timestamps with a midnight time
+        if pd.api.types.is_datetime64_any_dtype(frame[col]) or str(frame[col].dtype).startswith("date32"):
+            frame[col] = pd.to_datetime(frame[col]).dt.date
+    buf = io.BytesIO()
+    sheet = S.table(table).label(lang)[:31] if table in S.TABLES else "data"
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet)
+        ws = writer.sheets[sheet]
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(frame.columns, 1):
+            width = min(40, max(8, len(str(col)) * 2, *(len(str(v)) for v in frame[col].head(200))))
+            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = width
+    return buf.getvalue()
+
+
+def _geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    geom = _geometry(df)
+    if geom is None:
+        raise ValueError("this selection has no geometry; export it as CSV or XLSX")
+    attrs = attributes(df).copy()
+    for col in attrs.columns:
+        if pd.api.types.is_datetime64_any_dtype(attrs[col]) or str(attrs[col].dtype).startswith("date32"):
+            attrs[col] = pd.to_datetime(attrs[col]).dt.strftime("%Y-%m-%d").astype(object)
+            attrs[col] = attrs[col].where(attrs[col].notna(), None)
+    return gpd.GeoDataFrame(attrs, geometry=geom, crs=S.STORAGE_CRS)
+
+
+def to_geojson(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
+    """A FeatureCollection in WGS 84 with the schema's column names and codes."""
+    del table, lang  # GIS exports keep machine-readable names and codes
+    gdf = _geodataframe(df)
+    data = json.loads(gdf.to_json(drop_id=True, na="null"))
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def to_geoparquet(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
+    del table, lang
+    buf = io.BytesIO()
+    _geodataframe(df).to_parquet(buf, index=False, write_covering_bbox=True, schema_version=S.GEOPARQUET_VERSION)
+    return buf.getvalue()
+
+
+WRITERS = {"csv": to_csv, "xlsx": to_xlsx, "geojson": to_geojson, "geoparquet": to_geoparquet}
+
+
+def export(df: pd.DataFrame, *, fmt: str, table: str, lang: str = "zh") -> bytes:
+    if fmt not in WRITERS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return WRITERS[fmt](df, table=table, lang=lang)

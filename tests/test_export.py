@@ -1,0 +1,68 @@
+"""Exports: what a user opens in Excel or a GIS tool matches the selection they saw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from dayuan_geo import export, queries
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def parcels(store):
+    df = queries.parcels_for_map(store.cursor(), as_of=AS_OF)
+    return df[df["release_status"] == "released"].reset_index(drop=True)
+
+
+def test_csv_has_bom_labels_and_rows(parcels):
+    data = export.to_csv(parcels, table="parcels", lang="zh")
+    assert data.startswith("\ufeff".encode())
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert len(back) == len(parcels)
+    assert list(back.columns[:2]) == ["地块编号", "地块名称"]
+    assert set(back["释放状态"]) == {"已释放"}
+    assert "wkb" not in back.columns
+    en = pd.read_csv(io.BytesIO(export.to_csv(parcels, table="parcels", lang="en")), encoding="utf-8-sig")
+    assert "Parcel ID" in en.columns and set(en["Release status"]) == {"Released"}
+
+
+def test_formula_cells_are_neutralised(parcels):
+    df = parcels.head(4).copy()
+    df["name"] = ["=HYPERLINK(\"x\")", "+1", "@SUM(A1)", "-2+3"]
+    back = pd.read_csv(io.BytesIO(export.to_csv(df, table="parcels")), encoding="utf-8-sig")
+    assert all(v.startswith("'") for v in back["地块名称"])
+    xl = pd.read_excel(io.BytesIO(export.to_xlsx(df, table="parcels")))
+    assert all(v.startswith("'") for v in xl["地块名称"])
+
+
+def test_xlsx_opens_with_dates(parcels):
+    xl = pd.read_excel(io.BytesIO(export.to_xlsx(parcels, table="parcels", lang="en")))
+    assert len(xl) == len(parcels)
+    assert pd.api.types.is_datetime64_any_dtype(xl["Released on"])
+
+
+def test_geojson_geometry_matches(parcels):
+    data = json.loads(export.to_geojson(parcels, table="parcels"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == len(parcels)
+    gdf = gpd.GeoDataFrame.from_features(data["features"], crs="EPSG:4326")
+    area = gdf.to_crs("EPSG:4547").area.sum()
+    assert area == pytest.approx(parcels["area_m2"].sum(), rel=1e-6)
+    assert data["features"][0]["properties"]["release_status"] == "released"
+    assert data["features"][0]["properties"]["released_on"][:2] == "20"
+
+
+def test_geoparquet_round_trip(parcels):
+    gdf = gpd.read_parquet(io.BytesIO(export.to_geoparquet(parcels, table="parcels")))
+    assert len(gdf) == len(parcels) and gdf.crs.to_epsg() == 4326
+
+
+def test_unknown_format_refused(parcels):
+    with pytest.raises(ValueError, match="unknown export format"):
+        export.export(parcels, fmt="exe", table="parcels")
