@@ -42,9 +42,9 @@ def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
     )
     fig.update_layout(
         xaxis={"title": t("chart_month", lang)},
-        yaxis={"title": t("chart_released_month", lang), "rangemode": "tozero"},
+        yaxis={"title": t("chart_released_month", lang), "rangemode": "tozero", "tickformat": ",.0f"},
         yaxis2={"title": t("chart_cumulative", lang), "overlaying": "y", "side": "right",
-                "rangemode": "tozero", "showgrid": False},
+                "rangemode": "tozero", "showgrid": False, "tickformat": ",.0f"},
     )
     return _layout(fig, t("chart_released_title", lang))
 
