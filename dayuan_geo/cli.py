@@ -115,6 +115,60 @@ def build_parser() -> argparse.ArgumentParser:
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
+def _register_users(sub: argparse._SubParsersAction) -> None:
+    from . import auth
+
+    auth.register(sub)
+
+
+_REGISTRARS.append(_register_users)
+
+
+def _register_ingest(sub: argparse._SubParsersAction) -> None:
+    from . import ingest
+
+    ingest.register(sub)  # import, history, restore
+
+
+_REGISTRARS.append(_register_ingest)
+
+
+def _register_bench(sub: argparse._SubParsersAction) -> None:
+    from . import bench
+
+    bench.register(sub)  # bench: the naive approach against the product
+
+
+_REGISTRARS.append(_register_bench)
+
+
+def _register_remediation(sub: argparse._SubParsersAction) -> None:
+    from . import remediation
+
+    remediation.register(sub)  # remediation late|stuck|projects|history
+
+
+_REGISTRARS.append(_register_remediation)
+
+
+def _register_export(sub: argparse._SubParsersAction) -> None:
+    from . import export_cli
+
+    export_cli.register(sub)  # export TABLE --format ... [--filter ...] -o FILE
+
+
+_REGISTRARS.append(_register_export)
+
+
+def _register_basemap(sub: argparse._SubParsersAction) -> None:
+    from . import tilepack
+
+    tilepack.register(sub)  # basemap list | basemap unpack FILE.mbtiles --name NAME
+
+
+_REGISTRARS.append(_register_basemap)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,8 +1,11 @@
 """Where the dataset lives, how a new version is published and how a dataset is checked.
 
 The data dir holds one GeoParquet (or plain Parquet, for attribute tables) file per table and a
-manifest naming each file with its sha256. Publishing writes to a staging folder, validates it, and
-only then moves files into place, manifest last, so readers go by a manifest that matches its files.
+manifest naming each file with its sha256. Files are immutable: a new version writes new files
+(`parcels.v7.parquet`) next to the ones in use, checks them, and then replaces the manifest in one
+rename, which is the single commit point. A reader that goes by the manifest sees the old version
+or the new one, never a mixture; a crash before the rename leaves the old version in force. Older
+versions (manifests and files) are kept under `versions/`; see `versions.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
-import tempfile
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +26,8 @@ import pyarrow.parquet as pq
 from . import schema as S
 
 ROW_GROUP_SIZE = 65_536
+# A table file is a plain name in the data dir: `parcels.parquet` or a version's `parcels.v7.parquet`.
+SAFE_FILE = re.compile(r"^[a-z_]+(\.[A-Za-z0-9_-]+)?\.parquet$")
 
 
 def data_dir() -> Path:
@@ -33,8 +37,16 @@ def data_dir() -> Path:
 
 
 def table_path(directory: Path, name: str) -> Path:
+    """The file holding table name in force in directory (the manifest's, else `<name>.parquet`)."""
     S.table(name)  # refuses names outside the schema, so no path is built from user text
-    return Path(directory) / f"{name}.parquet"
+    try:
+        entry = read_manifest(directory)["files"].get(name) or {}
+    except ValueError:
+        entry = {}
+    file = str(entry.get("file") or f"{name}.parquet")
+    if not SAFE_FILE.match(file):
+        raise ValueError(f"manifest names an unsafe file for {name}: {file!r}")
+    return Path(directory) / file
 
 
 def read_manifest(directory: Path) -> dict:
@@ -119,52 +131,81 @@ def publish(
     as_of: dt.date,
     note: str = "",
     extra: dict | None = None,
+    change: dict | None = None,
+    keep: int | None = None,
 ) -> dict:
-    """Write tables as the dataset's next version; the previous files stay for unchanged tables."""
+    """Write tables as the dataset's next version; unchanged tables keep their files.
+
+    One writer at a time (the data dir's lock). Files are written under temporary names, fsynced,
+    renamed to their version's names, the whole new version is validated, and only then does the
+    manifest rename make it current. `change` (who, which file, rows added/changed/removed) is
+    recorded in the manifest for `history`. Raises ValueError when the new version does not validate.
+    """
+    from . import versions
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    try:
-        old = read_manifest(directory)
-    except ValueError:
-        old = {"dataset_version": 0, "files": {}}
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
-    try:
-        files = {}
-        for name, frame in tables.items():
-            path = table_path(staging, name)
-            rows = write_table(frame, path, name)
-            _fsync(path)
-            files[name] = {"file": path.name, "sha256": sha256_of(path), "rows": rows,
-                           "bytes": path.stat().st_size}
-        for name, entry in old.get("files", {}).items():
-            if name not in files and (directory / entry["file"]).exists():
-                shutil.copy2(directory / entry["file"], staging / entry["file"])
-                files[name] = entry
-        manifest = {
-            "dataset_version": int(old.get("dataset_version", 0)) + 1,
-            "as_of": as_of.isoformat(),
-            "source": source,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "note": note,
-            "files": files,
-            **(extra or {}),
-        }
-        (staging / S.MANIFEST_NAME).write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                               encoding="utf-8")
-        problems = validate(staging)
-        if problems:
-            raise ValueError("new dataset does not validate:\n" + "\n".join(problems))
-        for name in files:
-            os.replace(staging / files[name]["file"], directory / files[name]["file"])
-        os.replace(staging / S.MANIFEST_NAME, directory / S.MANIFEST_NAME)
-        dir_fd = os.open(directory, os.O_RDONLY)
+    with versions.writer_lock(directory):
+        old = versions.prepare_write(directory)
+        number = int(old.get("dataset_version", 0)) + 1
+        fresh = not old.get("files")
+        files = dict(old.get("files", {}))
+        written: list[Path] = []
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            for name, frame in tables.items():
+                S.table(name)
+                file = f"{name}.parquet" if fresh else f"{name}.v{number}.parquet"
+                tmp = directory / f".tmp-{file}"
+                rows = write_table(frame, tmp, name)
+                _fsync(tmp)
+                os.replace(tmp, directory / file)
+                written.append(directory / file)
+                versions.crash_point("table_written")
+                files[name] = {"file": file, "sha256": sha256_of(directory / file), "rows": rows,
+                               "bytes": (directory / file).stat().st_size}
+            manifest = {
+                "dataset_version": number,
+                "as_of": as_of.isoformat(),
+                "source": source,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "note": note,
+                "files": {name: files[name] for name in sorted(files, key=_table_order)},
+                **(extra or {}),
+            }
+            if change:
+                manifest["change"] = change
+            problems = validate_manifest(directory, manifest)
+            if problems:
+                raise ValueError("new dataset does not validate:\n" + "\n".join(problems))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        versions.commit(directory, manifest, keep=keep)
         return manifest
+
+
+def _table_order(name: str) -> int:
+    return S.TABLE_NAMES.index(name) if name in S.TABLES else len(S.TABLE_NAMES)
+
+
+def write_json_durably(path: Path, payload: dict) -> None:
+    """Write payload to path through a fsynced temporary file and a rename."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        os.close(dir_fd)
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -265,13 +306,22 @@ def validate(directory: Path) -> list[str]:
         manifest = read_manifest(directory)
     except ValueError as exc:
         return [str(exc)]
+    return validate_manifest(directory, manifest)
+
+
+def validate_manifest(directory: Path, manifest: dict) -> list[str]:
+    """Problems of the dataset that manifest describes, its files read from directory."""
     problems = []
     for name in S.TABLE_NAMES:
         entry = manifest["files"].get(name)
         if entry is None:
             problems.append(f"{name}: not listed in the manifest")
             continue
-        problems += validate_file(directory / entry["file"], name, expected_sha256=entry.get("sha256"))
+        file = str(entry.get("file", ""))
+        if not SAFE_FILE.match(file):
+            problems.append(f"{name}: manifest names an unsafe file {file!r}")
+            continue
+        problems += validate_file(directory / file, name, expected_sha256=entry.get("sha256"))
     for name in manifest["files"]:
         if name not in S.TABLES:
             problems.append(f"manifest lists unknown table {name!r}")

@@ -294,9 +294,15 @@ def build(
 
     progress("parcels", 0.08)
     per_park = kx * ky
-    if sc.parcels is not None:  # trim the last park so the count is exact
+    if sc.parcels is not None:  # trim the last parks so the count is exact
+        # (the named parks grew to 4 x 3 above, so the excess can exceed the last park's parcels)
         excess = int(per_park.sum() - sc.parcels)
-        per_park[-1] -= excess
+        for j in range(n_parks - 1, -1, -1):
+            if excess <= 0:
+                break
+            cut = min(excess, int(per_park[j]) - 1)
+            per_park[j] -= cut
+            excess -= cut
     p_park = np.repeat(np.arange(n_parks), per_park)
     local = np.concatenate([np.arange(k) for k in per_park]) if n_parks < 5000 else (
         np.arange(p_park.size) - np.repeat(np.cumsum(per_park) - per_park, per_park)

@@ -15,6 +15,7 @@ import pandas as pd
 import pydeck as pdk
 import shapely
 
+from . import basemap as B
 from . import schema as S
 from .i18n import fmt_area, t
 
@@ -202,13 +203,23 @@ def firms_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "firms",
     )
 
 
-def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 12.3) -> pdk.Deck:
-    """A deck with no external base map: the layers carry all context."""
+def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 12.3,
+         basemap: B.BaseMap | None = None) -> pdk.Deck:
+    """A deck over a base map: the one passed, else the session's (`basemap.active()`, set by the
+    sidebar). With `none` no tiles are asked for and the layers carry all context; on a GCJ-02 base
+    map every layer (and the view) is shifted for display, rows keeping their ids."""
+    bm = basemap if basemap is not None else B.active()
+    if bm.crs != "wgs84":
+        layers = B.display_layers(layers, bm)
+        lon, lat = B.to_display(center[0], center[1], bm)
+        center = (float(lon), float(lat))
+    style = B.style_url(bm)
     return pdk.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom),
         map_provider=None,
         tooltip={"html": "{tooltip_html}", "style": TOOLTIP_STYLE},
+        **({"map_style": style} if style else {}),
     )
 
 
@@ -230,3 +241,36 @@ def legend_html(items: list[tuple[str, list[int]]], *, points: list[tuple[str, l
     parts += [f'<span style="margin-right:12px;white-space:nowrap">{swatch(c, True)}{html.escape(label)}</span>'
               for label, c in points]
     return '<div style="line-height:1.9">' + "".join(parts) + "</div>"
+
+
+# ---- import preview (issue 6) -------------------------------------------------------------------
+
+CHANGE_COLORS: dict[str, list[int]] = {
+    "added": [26, 152, 80, 200],
+    "changed": [253, 174, 97, 210],
+    "removed": [215, 25, 28, 200],
+}
+
+
+def changes_layer(df: pd.DataFrame, *, labels: dict[str, str], key: str, name_col: str | None = None,
+                  point: bool = False, layer_id: str = "import-changes") -> pdk.Layer:
+    """Rows an import would add, change or remove (column `change`, shapely `geometry`), coloured
+    by change; `labels` maps each change code to its shown label. Tooltips escaped."""
+    rows = df[df["geometry"].notna()] if len(df) else df
+    wkb = [shapely.to_wkb(g) for g in rows["geometry"]] if len(rows) else []
+    tips = [
+        tooltip_rows([(labels.get(c, c), f"{k} {n or ''}".strip())])
+        for c, k, n in zip(rows["change"], rows[key], rows[name_col] if name_col else [None] * len(rows),
+                           strict=True)
+    ]
+    colors = [CHANGE_COLORS.get(c, [0, 0, 0, 150]) for c in rows["change"]]
+    if point:
+        pts = [shapely.get_coordinates(g)[0] for g in rows["geometry"]]
+        data = pd.DataFrame({"position": [[round(float(x), 6), round(float(y), 6)] for x, y in pts],
+                             "color": colors, "tooltip_html": tips})
+        return pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position="position",
+                         get_fill_color="color", radius_min_pixels=5, get_radius=15, pickable=True)
+    data = pd.DataFrame({"polygon": rings(wkb), "color": colors, "tooltip_html": tips})
+    return pdk.Layer("PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
+                     get_line_color=[40, 40, 40, 220], line_width_min_pixels=1, stroked=True, filled=True,
+                     pickable=True)

@@ -113,8 +113,19 @@ def kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int = DEFAULT_STALLED_DAY
         "SELECT value FROM targets WHERE year = $year AND metric = 'released_area_m2'",
         {"year": as_of.year},
     ).fetchone()
-    states = project_states(cur, as_of=as_of, stalled_days=stalled_days)
-    by_stage = states["stage"].value_counts().to_dict()
+    # the counts of project_states, aggregated in the engine: a DataFrame of every project would
+    # cost ten times the SQL at city scale (docs/benchmarks.md)
+    done = S.stage_catalogue().completed
+    stage_rows = cur.execute(
+        """
+        SELECT stage, count(*),
+               count(*) FILTER (WHERE planned_finish < $as_of AND stage <> $done),
+               count(*) FILTER (WHERE stage <> $done AND datediff('day', last_change, $as_of) > $stalled)
+        FROM project_state($as_of::DATE, $stages) GROUP BY stage
+        """,
+        {"as_of": as_of, "stages": _stage_codes(), "done": done, "stalled": stalled_days},
+    ).fetchall()
+    by_stage = {row[0]: int(row[1]) for row in stage_rows}
     return {
         "as_of": as_of.isoformat(),
         "released_area_m2": round(float(land[0]), 1),
@@ -124,11 +135,11 @@ def kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int = DEFAULT_STALLED_DAY
         "released_area_month_ago_m2": round(float(land[3]), 1),
         "released_area_ytd_m2": round(float(land[4]), 1),
         "released_area_target_m2": float(target[0]) if target else None,
-        "remediation_projects_total": len(states),
+        "remediation_projects_total": sum(by_stage.values()),
         "remediation_projects_by_stage": {c: int(by_stage.get(c, 0)) for c in _stage_codes()},
-        "projects_completed": int(states["is_completed"].sum()),
-        "projects_overdue": int(states["is_overdue"].sum()),
-        "projects_stalled": int(states["is_stalled"].sum()),
+        "projects_completed": by_stage.get(done, 0),
+        "projects_overdue": sum(int(row[2]) for row in stage_rows),
+        "projects_stalled": sum(int(row[3]) for row in stage_rows),
         "blacklisted_firms": int(firms[0]),
         "high_risk_firms": int(firms[1]),
         "inspections_ytd": int(insp[0]),

@@ -9,6 +9,7 @@ data dir, reach nothing outside, and no query can change its configuration.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
@@ -44,8 +45,12 @@ def _sql_literal(text: str) -> str:
 class Store:
     """The dataset in data_dir, loaded into a locked-down DuckDB database."""
 
-    def __init__(self, directory: Path | None = None):
+    def __init__(self, directory: Path | None = None, *, lazy: bool | None = None):
+        # lazy: views over the GeoParquet files instead of tables in memory (default: $DAYUAN_STORE_LAZY
+        # set to 1). Opening is instant and memory stays low, but every query reads and decodes the
+        # files again, two to three times slower at scale L (docs/benchmarks.md)
         self.directory = Path(directory) if directory is not None else dataset.data_dir()
+        self.lazy = os.environ.get("DAYUAN_STORE_LAZY", "") == "1" if lazy is None else lazy
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:", config={"threads": 2})
         self._con.execute(f"LOAD {_sql_literal(str(spatial_extension_path()))}")
@@ -88,8 +93,9 @@ class Store:
                     path = (self.directory / file).resolve()
                     cols = ", ".join(f'"{c}"' for c in S.table(name).column_names)
                     # table and column names come from the schema's allow-list; the path is quoted
+                    kind = "VIEW" if self.lazy else "TABLE"
                     cur.execute(
-                        f'CREATE OR REPLACE TABLE "{name}" AS SELECT {cols} '  # noqa: S608
+                        f'CREATE OR REPLACE {kind} "{name}" AS SELECT {cols} '  # noqa: S608
                         f"FROM read_parquet({_sql_literal(str(path))})"
                     )
                 cur.execute(queries.MACROS_SQL)

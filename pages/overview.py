@@ -3,7 +3,7 @@
 import streamlit as st
 
 import edge
-from dayuan_geo import charts, maps, queries
+from dayuan_geo import charts, mapdata, maps, queries
 from dayuan_geo.i18n import fmt_area
 
 lang = edge.lang()
@@ -47,17 +47,22 @@ right.plotly_chart(charts.stage_funnel(funnel, lang=lang), width="stretch", key=
 
 st.subheader(edge.t("map_title"))
 villages = edge.query(queries.outlines, table_name="villages")
+# within the map's polygon budget every parcel is drawn; beyond it parks or grid cells (mapdata)
+parcel_view = edge.query(mapdata.parcel_view, as_of=edge.as_of(), lang=lang, budget=mapdata.polygon_budget())
 layers = [
-    maps.parcels_layer(edge.query(queries.parcels_for_map, as_of=edge.as_of()), lang=lang),
+    parcel_view.layer,
     maps.outline_layer(villages, layer_id="village-outlines"),
     maps.label_layer(villages, lang=lang, layer_id="village-labels"),
-    maps.firms_layer(edge.query(queries.firm_points, role=edge.role(), risk_levels=("blacklisted",)),
-                     lang=lang, layer_id="blacklisted-firms"),
+    edge.query(mapdata.firms_view, role=edge.role(), lang=lang, risk_levels=("blacklisted",),
+               layer_id="blacklisted-firms"),
 ]
-st.pydeck_chart(maps.deck(layers, center=edge.query(queries.view_center)), height=560, key="overview_map")
+st.pydeck_chart(mapdata.deck(layers, center=edge.query(queries.view_center), zoom=parcel_view.zoom),
+                height=560, key="overview_map")
 st.markdown(
-    maps.legend_html(maps.legend_items(lang),
+    maps.legend_html(mapdata.legend_items(parcel_view, lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),
     unsafe_allow_html=True,
 )
+if (budget_note := mapdata.caption(parcel_view, lang)) is not None:
+    st.caption(budget_note)
 st.caption(edge.t("map_caption"))

@@ -1,0 +1,425 @@
+"""Builders of the land release explorer: its map (within the map budget), charts, legend and
+table, from what `land` selects. Data in, pydeck / plotly objects and DataFrames out.
+
+Tooltips: Streamlit fills a deck's tooltip template with each hovered row's values and escapes
+them as HTML. So the template holds only our constant labels (escaped here) and `{field}`
+placeholders, and rows carry plain text: a parcel named `<img onerror=...>` shows as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+import shapely
+from pydeck.bindings.json_tools import default_serialize
+
+from . import basemap as B
+from . import charts, land, maps, queries
+from . import schema as S
+from .basemap import BaseMap
+from .i18n import fmt_area, t
+
+NOT_RELEASED_GREY = "#bdbdbd"
+SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+_NONE_RGBA = np.array(maps.STATUS_COLORS["not_started"], dtype=float)
+_ALL_RGBA = np.array(maps.STATUS_COLORS["released"], dtype=float)
+HIGHLIGHT = [20, 20, 20, 255]
+BUFFER_LINE = [33, 102, 172, 230]
+PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, so labels stay legible
+
+
+def layer_json(layer: pdk.Layer, basemap: BaseMap) -> str:
+    """One layer as compact JSON (no indentation, Chinese kept as UTF-8), where basemap draws it.
+
+    pydeck indents its JSON and escapes every Chinese character to six bytes, more than doubling
+    what the browser is sent; this JSON is also what the map budget is measured on.
+    """
+    shown = B.display_layer(layer, basemap)
+    return json.dumps(shown, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+
+
+class PrebuiltDeck(pdk.Deck):
+    """A deck whose JSON was assembled beforehand from cached layer JSON (see LandMap.deck)."""
+
+    def __init__(self, spec: str, tooltip: dict):
+        super().__init__(layers=[], map_provider=None, tooltip=tooltip)
+        self._spec = spec
+
+    def to_json(self) -> str:
+        return self._spec
+
+
+@dataclass(frozen=True)
+class LandMap:
+    """The land map's layers as JSON, ready to draw, and what they stand for.
+
+    The layers of the selection (`base`, below) and the names on top (`top`) are built once per
+    selection and cached; the open parcel's layers are built apart (`story_layers`) and put between
+    them by `deck`, so opening a story does not rebuild a map of 20,000 parcels.
+    """
+
+    shell: str  # the deck's JSON with an empty layer list: view, base map
+    base: tuple[str, ...]
+    top: tuple[str, ...]
+    tooltip: dict
+    level: str  # "parcel", "park" or "cell"
+    parcels: int  # parcels selected
+    shown: int  # features drawn in the main layer
+    cell_m: int | None
+    layer_id: str  # the pickable layer; selections from any other id are stale
+
+    @property
+    def aggregated(self) -> bool:
+        return self.level != "parcel"
+
+    def spec(self, story: tuple[str, ...] = ()) -> str:
+        layers = ",".join((*self.base, *story, *self.top))
+        return self.shell.replace('"layers":[]', f'"layers":[{layers}]', 1)
+
+    def deck(self, story: tuple[str, ...] = ()) -> PrebuiltDeck:
+        return PrebuiltDeck(self.spec(story), self.tooltip)
+
+    @property
+    def bytes(self) -> int:
+        """Size of the JSON the browser is sent (without a story's few layers)."""
+        return len(self.spec().encode("utf-8"))
+
+
+def share_rgba(share: np.ndarray) -> np.ndarray:
+    """RGBA rows from grey (nothing released) to the released green (all released)."""
+    s = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)[:, None]
+    return np.round(_NONE_RGBA + (_ALL_RGBA - _NONE_RGBA) * s).astype(int)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def md(value: object) -> str:
+    """A value from the data made literal for Streamlit markdown (no links, emphasis or HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _text(value))
+
+
+def _label(text: str) -> str:
+    return html.escape(text)
+
+
+def tooltip(level: str, lang: str) -> dict:
+    """The deck's tooltip for the main layer's level: escaped labels, {field} placeholders."""
+    rows = {
+        "parcel": [("<b>{i}</b> {n}", None), (t("tt_park", lang), "{k}"), (t("tt_village", lang), "{v}"),
+                   (t("tt_area", lang), "{a}"), (t("tt_status", lang), "{s}"),
+                   (t("tt_released_on", lang), "{d}")],
+        "park": [("<b>{n}</b> {i}", None), (t("tt_village", lang), "{v}"), (t("land_tt_parcels", lang), "{c}"),
+                 (t("tt_area", lang), "{a}"), (t("land_tt_released", lang), "{r}"),
+                 (_label(t("land_tt_click_park", lang)), None)],
+        "cell": [("<b>{n}</b>", None), (t("land_tt_parcels", lang), "{c}"), (t("tt_area", lang), "{a}"),
+                 (t("land_tt_released", lang), "{r}")],
+    }[level]
+    parts = [head if value is None else f"<b>{_label(head)}</b>: {value}" for head, value in rows]
+    return {"html": "<br/>".join(parts), "style": maps.TOOLTIP_STYLE}
+
+
+def rings(wkb: pd.Series) -> list[list[list[float]]]:
+    """The outer ring of each polygon as [[lon, lat], ...], vectorised (maps.rings for multipolygons)."""
+    blobs = np.empty(len(wkb), dtype=object)
+    blobs[:] = [None if b is None else bytes(b) for b in wkb]
+    geoms = shapely.from_wkb(blobs)
+    if not len(geoms):
+        return []
+    if not (shapely.get_type_id(geoms) == 3).all():  # not all plain polygons
+        return maps.rings(wkb)
+    coords, index = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+    counts = np.bincount(index, minlength=len(geoms))
+    parts = np.split(np.round(coords, maps.COORD_DIGITS), np.cumsum(counts)[:-1])
+    return [part.tolist() for part in parts]
+
+
+def _ring(coords: list[list[float]]) -> list[list[float]]:
+    """A ring without its closing vertex (deck.gl closes polygons itself): fewer bytes."""
+    return coords[:-1] if len(coords) > 3 and coords[0] == coords[-1] else coords
+
+
+def _date_text(value: object) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    try:
+        return pd.Timestamp(value).date().isoformat()
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _text(value: object) -> str:
+    return "—" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
+
+
+def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
+    """Parcels filled by the status they show (`status_shown`), with their tooltip fields."""
+    labels = {code: S.RELEASE_STATUS.label(code, lang) for code in S.RELEASE_STATUS.codes}
+    released = pd.to_datetime(df["released_on"])
+    dates = released.dt.strftime("%Y-%m-%d").where(released.notna(), "—").tolist()
+    rows = [
+        {"i": pid, "n": _text(name), "k": _text(park), "v": _text(vil), "a": fmt_area(area, lang),
+         "s": labels.get(status, str(status)), "d": day, "polygon": _ring(ring),
+         "color": maps.STATUS_COLORS.get(status, [0, 0, 0, 120])}
+        for pid, name, park, vil, area, status, day, ring in zip(
+            df["parcel_id"].astype(str).tolist(), df["name"].tolist(), df["park_name"].tolist(),
+            df["village_zh" if lang == "zh" else "village_en"].tolist(), df["area_m2"].astype(float).tolist(),
+            list(df["status_shown"]), dates, rings(df["wkb"]), strict=True)
+    ]
+    return _polygon_layer(rows, layer_id)
+
+
+def aggregate_layer(md: land.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
+    """Parks or grid cells filled by the share of their selected area released."""
+    df = md.frame
+    n = len(df)
+    polygons = rings(df["wkb"]) if "wkb" in df else df["polygon"].tolist()
+    if md.level == "park":
+        ids = df["id"].astype(str).tolist()
+        names = [_text(x) for x in df["label" if lang == "zh" else "label_en"].tolist()]
+        villages = [_text(x) for x in df["village_zh" if lang == "zh" else "village_en"].tolist()]
+    else:
+        ids, villages = [""] * n, [""] * n
+        names = [t("land_cell_name", lang, size=f"{md.cell_m:,}")] * n
+    colors = share_rgba(df["share"].to_numpy()).tolist()
+    rows = [
+        {"i": i, "n": name, "v": vil, "c": f"{int(c):,}", "a": fmt_area(float(a), lang),
+         "r": f"{fmt_area(float(r), lang)} ({s:.0%})", "polygon": _ring(p), "color": col}
+        for i, name, vil, c, a, r, s, p, col in zip(
+            ids, names, villages, df["parcels"].tolist(), df["area_m2"].tolist(), df["released_m2"].tolist(),
+            df["share"].tolist(), polygons, colors, strict=True)
+    ]
+    return _polygon_layer(rows, layer_id)
+
+
+def _polygon_layer(rows: list[dict], layer_id: str) -> pdk.Layer:
+    return pdk.Layer(
+        "PolygonLayer",
+        data=rows,
+        id=layer_id,
+        get_polygon="polygon",
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 200],
+        line_width_min_pixels=0.5,
+        stroked=True,
+        filled=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def _path_layer(rings: list[list[list[float]]], *, layer_id: str, color: list[int], width_px: float) -> pdk.Layer:
+    return pdk.Layer("PathLayer", data=[{"path": r} for r in rings if r], id=layer_id, get_path="path",
+                     get_color=color, width_min_pixels=width_px, pickable=False)
+
+
+def _points_layer(df: pd.DataFrame, *, layer_id: str) -> pdk.Layer:
+    rows = [{"position": [round(float(x), 6), round(float(y), 6)],
+             "color": maps.RISK_COLORS.get(r, maps.RISK_COLORS["normal"])}
+            for x, y, r in zip(df["lon"], df["lat"], df["risk_level"], strict=True)]
+    return pdk.Layer("ScatterplotLayer", data=rows, id=layer_id, get_position="position", get_fill_color="color",
+                     get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=1,
+                     radius_min_pixels=5, radius_max_pixels=12, get_radius=15, pickable=False)
+
+
+def layer_id_for(filters: land.LandFilters, level: str, generation: int) -> str:
+    """An id that changes whenever the rows of the pickable layer may change, so a click recorded
+    against older rows is never read against new ones (and Streamlit's selection styling resets)."""
+    digest = hashlib.sha1(repr((filters, level, generation)).encode(), usedforsecurity=False).hexdigest()[:10]
+    return f"land-{level}-{digest}"
+
+
+def land_map(cur, *, filters: land.LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
+             basemap: BaseMap | None = None, generation: int = 0,
+             polygon_budget: int = land.POLYGON_BUDGET, park_budget: int = land.PARK_BUDGET,
+             cell_budget: int = land.CELL_BUDGET, bytes_budget: int = land.MAP_BYTES_BUDGET) -> LandMap:
+    """The map of the selection on view_date within its budgets, with village and park outlines and
+    names (the map reads without a base map). A map whose JSON would exceed bytes_budget is drawn
+    one level coarser (parcels -> parks -> cells)."""
+    bm = basemap if basemap is not None else B.active()
+    extent = None if filters.is_empty else land.selection_extent(cur, filters=filters)
+    view = land.fit_view(extent or land.street_extent(cur))
+    villages = queries.outlines(cur, table_name="villages")
+    outlines = layer_json(maps.outline_layer(villages, layer_id="village-outlines"), bm)
+    top = (layer_json(maps.label_layer(villages, lang=lang, layer_id="village-labels"), bm),)
+    shell_deck = maps.deck([], center=(view["longitude"], view["latitude"]), zoom=view["zoom"], basemap=bm)
+    shell = json.dumps(shell_deck, sort_keys=True, default=default_serialize, separators=(",", ":"),
+                       ensure_ascii=False)
+    result = None
+    for poly, parks in ((polygon_budget, park_budget), (0, park_budget), (0, 0)):
+        md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, polygon_budget=max(poly, 1),
+                           park_budget=max(parks, 1), cell_budget=cell_budget)
+        if poly == 0 and md.level == "parcel":  # a budget of 0 means: never parcels
+            continue
+        layer_id = layer_id_for(filters, md.level, generation)
+        base = [outlines]
+        if md.level == "parcel":
+            base.append(layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm))
+            parks_df = land.park_outlines(cur, filters=filters)
+            if len(parks_df):
+                base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,
+                                                          width_px=1), bm))
+                if len(parks_df) <= PARK_LABEL_LIMIT:
+                    base.append(layer_json(maps.label_layer(parks_df, lang=lang, layer_id="park-labels",
+                                                            size_px=11), bm))
+        else:
+            base.append(layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm))
+        result = LandMap(shell, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels, len(md.frame),
+                         md.cell_m, layer_id)
+        if result.bytes <= bytes_budget:
+            break
+    assert result is not None
+    return result
+
+
+def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, basemap: BaseMap | None = None
+                 ) -> tuple[str, ...]:
+    """The open parcel's outline, the ring distance_m around it and the blacklisted or high-risk
+    firms inside that ring, as layer JSON for LandMap.deck (nothing for an unknown parcel)."""
+    bm = basemap if basemap is not None else B.active()
+    shapes = land.story_shapes(cur, parcel_id=parcel_id, distance_m=distance_m)
+    if shapes is None:
+        return ()
+    near = land.risky_firms_near(cur, parcel_id=parcel_id, distance_m=distance_m, role=role)
+    return (
+        layer_json(_path_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
+                               width_px=1.5), bm),
+        layer_json(_path_layer(maps.rings([shapes["parcel"]]), layer_id="story-parcel", color=HIGHLIGHT,
+                               width_px=3), bm),
+        layer_json(_points_layer(near, layer_id="story-risky-firms"), bm),
+    )
+
+
+def legend_items(m: LandMap, lang: str) -> list[tuple[str, list[int]]]:
+    """Release statuses for parcels; the released-share ramp for parks and cells."""
+    if not m.aggregated:
+        return maps.legend_items(lang)
+    colors = share_rgba(np.array(SHARE_STOPS)).tolist()
+    return [(t("land_legend_share", lang, share=f"{s:.0%}"), c) for s, c in zip(SHARE_STOPS, colors, strict=True)]
+
+
+def caption(m: LandMap, lang: str) -> str | None:
+    """What the map draws instead of every parcel, and why; None when it draws every parcel."""
+    if m.level == "park":
+        return t("land_map_by_park", lang, n=f"{m.parcels:,}", parks=f"{m.shown:,}", budget=f"{land.POLYGON_BUDGET:,}")
+    if m.level == "cell":
+        return t("land_map_by_cell", lang, n=f"{m.parcels:,}", cells=f"{m.shown:,}", size=f"{m.cell_m:,}")
+    return None
+
+
+# ---- charts -------------------------------------------------------------------------------------
+
+def by_month_figure(df: pd.DataFrame, *, lang: str, month: str | None = None) -> go.Figure:
+    """Released area per month with the running total, and a line at the month on the slider."""
+    fig = charts.released_area_over_time(df, lang=lang)
+    fig.update_layout(title={"text": html.escape(t("land_chart_month_title", lang))})
+    if month:
+        x = pd.Timestamp(f"{month}-01")
+        fig.add_vline(x=x, line={"color": "#444", "width": 1, "dash": "dot"})
+        fig.add_annotation(x=x, y=1, yref="paper", text=html.escape(month), showarrow=False,
+                           yanchor="bottom", font={"size": 11})
+    return fig
+
+
+def _split_bars(labels: list[str], released: np.ndarray, total: np.ndarray, *, lang: str, title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=released, orientation="h", name=t("land_chart_released", lang),
+                marker_color=charts.RELEASED_GREEN, hovertemplate="%{y}: %{x:,.0f} m²<extra></extra>")
+    fig.add_bar(y=labels, x=np.maximum(total - released, 0), orientation="h", name=t("land_chart_not_released", lang),
+                marker_color=NOT_RELEASED_GREY, hovertemplate="%{y}: %{x:,.0f} m²<extra></extra>")
+    fig.update_layout(barmode="stack", xaxis={"title": t("land_chart_area", lang), "tickformat": ",.0f"},
+                      yaxis={"autorange": "reversed"})
+    fig = charts._layout(fig, title)
+    fig.update_layout(hovermode="closest", height=max(280, 120 + 34 * len(labels)),
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})
+    return fig
+
+
+def by_village_figure(df: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Area of the selection per village, released (by the slider's month) and not."""
+    names = df["village_zh"] if lang == "zh" else df["village_en"]
+    labels = [html.escape(str(n if isinstance(n, str) else c)) for n, c in zip(names, df["village_code"], strict=True)]
+    return _split_bars(labels, df["released_m2"].to_numpy(float), df["area_m2"].to_numpy(float), lang=lang,
+                       title=t("land_chart_village_title", lang))
+
+
+def by_use_figure(df: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Area of the selection per planned use, released (by the slider's month) and not."""
+    labels = [html.escape(S.LAND_USE.label(c, lang)) for c in df["planned_use"]]
+    return _split_bars(labels, df["released_m2"].to_numpy(float), df["area_m2"].to_numpy(float), lang=lang,
+                       title=t("land_chart_use_title", lang))
+
+
+# ---- the table ----------------------------------------------------------------------------------
+
+def table_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    """The selection as the on-screen table shows it: labels for codes, headers in lang (the same
+    headers as the CSV and XLSX exports)."""
+    village = "village_zh" if lang == "zh" else "village_en"
+    out = pd.DataFrame({
+        "parcel_id": df["parcel_id"],
+        "name": df["name"],
+        "park_name": df["park_name"],
+        village: df[village],
+        "area_m2": df["area_m2"].round(1),
+        "current_use": [S.LAND_USE.label(c, lang) for c in df["current_use"]],
+        "planned_use": [S.LAND_USE.label(c, lang) for c in df["planned_use"]],
+        "ownership": [S.OWNERSHIP.label(c, lang) for c in df["ownership"]],
+        "release_status": [S.RELEASE_STATUS.label(c, lang) for c in df["release_status"]],
+        "released_on": pd.to_datetime(df["released_on"]),
+    })
+    out.columns = [S.column_label("parcels", c, lang) for c in out.columns]
+    return out
+
+
+def story_attributes(parcel: dict, *, lang: str) -> pd.DataFrame:
+    """The parcel's attributes as label / value rows."""
+    rows = [
+        (S.column_label("parcels", "parcel_id", lang), parcel["parcel_id"]),
+        (S.column_label("parcels", "name", lang), parcel["name"]),
+        (S.column_label("parcels", "park_name", lang), f"{_text(parcel['park_name'])} ({_text(parcel['park_id'])})"),
+        (t("tt_village", lang), _text(parcel["village_zh" if lang == "zh" else "village_en"])),
+        (S.column_label("parcels", "area_m2", lang), fmt_area(float(parcel["area_m2"]), lang)),
+        (S.column_label("parcels", "current_use", lang), S.LAND_USE.label(parcel["current_use"], lang)),
+        (S.column_label("parcels", "planned_use", lang), S.LAND_USE.label(parcel["planned_use"], lang)),
+        (S.column_label("parcels", "ownership", lang), S.OWNERSHIP.label(parcel["ownership"], lang)),
+        (S.column_label("parcels", "release_status", lang), S.RELEASE_STATUS.label(parcel["release_status"], lang)),
+        (S.column_label("parcels", "released_on", lang), _date_text(parcel["released_on"])),
+    ]
+    return pd.DataFrame(rows, columns=[t("land_story_field", lang), t("land_story_value", lang)])
+
+
+def stage_history(events: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    cat = S.stage_catalogue()
+    return pd.DataFrame({
+        S.column_label("remediation_events", "stage", lang): [cat.label(s, lang) for s in events["stage"]],
+        S.column_label("remediation_events", "entered_on", lang): [_date_text(d) for d in events["entered_on"]],
+    })
+
+
+def firms_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    """Firms (on or near the parcel) with labels for codes and headers in lang; only the columns
+    the role's query returned."""
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        if col in ("lon", "lat", "park_id", "geometry"):
+            continue
+        values = df[col]
+        enum = S.enum_for("firms", col)
+        if enum is not None:
+            values = [enum.label(v, lang) if isinstance(v, str) else "—" for v in values]
+        elif col == "listed_on":
+            values = [_date_text(v) for v in values]
+        header = (t("land_distance_col", lang) if col == "distance_m" else
+                  S.column_label("firms", col, lang))
+        out[header] = values
+    return out.reset_index(drop=True)

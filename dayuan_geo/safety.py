@@ -1,0 +1,462 @@
+"""Firms and safety: where the blacklisted and high-risk firms are, what inspections found, and
+which risky firms sit on or near land being released (the "veto check" before land changes hands).
+
+Query functions take a DuckDB cursor and keyword-only arguments and bind every value. Those that
+list firms or inspections take the caller's role and select only `access.visible_columns`, so firm
+names, credit codes and inspectors' names never reach a role that may not see them. Aggregates
+(counts per month, category, outcome or grid) carry no names and are open to every role.
+
+Distances are metres in CGCS2000 / 3-degree GK CM 114E (EPSG:4547), where the storage lon/lat is
+projected inside DuckDB. `safety_views` turns these frames into the page's tables, charts and map
+layers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from . import access, queries
+from . import schema as S
+
+Cursor = queries.Cursor
+
+RISKY_LEVELS = ("blacklisted", "high_risk")
+# "Land being released": parcels vacating on the day, or released (the status, not transferred on).
+NEAR_LAND_STATUSES = ("vacating", "released")
+DEFAULT_DISTANCE_M = 200.0
+MAX_DISTANCE_M = 5_000.0
+DEFAULT_MIN_PROBLEMS = 3
+TREND_MONTHS = 24
+# Above this many ordinary firms the map shows their density instead of points.
+DENSITY_THRESHOLD = 300
+DENSITY_CELL_DEG = 0.0005  # about 50 m: firms are counted per cell before the hexagons bin them
+# Tables on screen show at most this many rows (exports carry them all).
+DISPLAY_ROWS = 5_000
+
+# Columns of the firm list, in display order; each is shown only if the role may see it.
+FIRM_COLUMNS = ("firm_id", "name", "uscc", "risk_level", "list_status", "listed_on", "list_reason",
+                "industry", "park_id", "parcel_id", "village_code", "grid_id")
+# The shorter set for lists about inspections, where listing details would crowd the counts.
+BRIEF_FIRM_COLUMNS = ("firm_id", "name", "uscc", "risk_level", "industry", "grid_id")
+INSPECTION_COLUMNS = ("inspection_id", "inspected_on", "category", "outcome", "inspector", "grid_id")
+
+_TO_METRIC = f"ST_Transform({{g}}, '{S.STORAGE_CRS}', '{S.METRIC_CRS}', always_xy := true)"
+
+
+def _metric(expr: str) -> str:
+    return _TO_METRIC.format(g=expr)
+
+
+def _check(values: tuple[str, ...], enum: S.Enum) -> list[str]:
+    for v in values:
+        if v not in enum.codes:
+            raise ValueError(f"unknown {enum.name} {v!r}; known: {', '.join(enum.codes)}")
+    return list(values)
+
+
+def _firm_select(role: str, alias: str = "f", columns: tuple[str, ...] = FIRM_COLUMNS) -> tuple[list[str], str]:
+    cols = access.require_table("firms", role)
+    wanted = [c for c in columns if c in cols]
+    return wanted, ", ".join(f'{alias}."{c}"' for c in wanted)
+
+
+def year_window(as_of: dt.date, year: int | None = None) -> tuple[dt.date, dt.date]:
+    """1 January to as_of for the current year, else the whole of an earlier year."""
+    year = as_of.year if year is None else year
+    if year > as_of.year:
+        raise ValueError(f"year {year} is after the data date {as_of}")
+    return dt.date(year, 1, 1), (as_of if year == as_of.year else dt.date(year, 12, 31))
+
+
+_FIRM_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def clean_firm_id(value: object) -> str | None:
+    """A firm id as given in a link (?firm=...), or None when it cannot be one; it is shown back
+    on the page, so anything else is dropped."""
+    return value if isinstance(value, str) and _FIRM_ID.fullmatch(value) else None
+
+
+def uscc_check(code: object) -> str | None:
+    """What is wrong with a credit code (GB 32100 check digit), None when it is valid."""
+    return S.uscc_problem(code)
+
+
+# ---- questions ----------------------------------------------------------------------------------
+
+def safety_kpis(cur: Cursor, *, as_of: dt.date, year: int | None = None) -> dict:
+    """Risky firms listed by as_of, and the year's inspections and rectification orders."""
+    start, end = year_window(as_of, year)
+    firms = cur.execute(
+        """
+        SELECT count(*) FILTER (WHERE risk_level = 'blacklisted'),
+               count(*) FILTER (WHERE risk_level = 'high_risk')
+        FROM firms WHERE listed_on IS NULL OR listed_on <= $as_of
+        """,
+        {"as_of": as_of},
+    ).fetchone()
+    insp = cur.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE outcome = 'rectification_ordered'),
+               count(DISTINCT firm_id) FILTER (WHERE outcome = 'rectification_ordered'),
+               count(*) FILTER (WHERE outcome <> 'passed')
+        FROM inspections WHERE inspected_on BETWEEN $start AND $end
+        """,
+        {"start": start, "end": end},
+    ).fetchone()
+    return {
+        "start": start, "end": end,
+        "blacklisted": int(firms[0]), "high_risk": int(firms[1]),
+        "inspections": int(insp[0]), "rectification_orders": int(insp[1]),
+        "rectification_firms": int(insp[2]), "problem_inspections": int(insp[3]),
+    }
+
+
+def inspection_years(cur: Cursor, *, as_of: dt.date) -> list[int]:
+    """The years with inspections up to as_of, latest first (as_of's year always included)."""
+    rows = cur.execute(
+        "SELECT DISTINCT year(inspected_on) FROM inspections WHERE inspected_on <= $as_of",
+        {"as_of": as_of},
+    ).fetchall()
+    return sorted({int(r[0]) for r in rows} | {as_of.year}, reverse=True)
+
+
+def filter_options(cur: Cursor) -> dict[str, pd.DataFrame]:
+    """The villages, grids and industries a firm filter can offer (only those holding firms)."""
+    villages = cur.execute(
+        "SELECT code, name_zh, name_en FROM villages "
+        "WHERE code IN (SELECT village_code FROM firms) ORDER BY code"
+    ).df()
+    grids = cur.execute(
+        "SELECT grid_id, name, village_code FROM grids "
+        "WHERE grid_id IN (SELECT grid_id FROM firms) ORDER BY grid_id"
+    ).df()
+    industries = [c for c in S.INDUSTRY.codes
+                  if c in set(cur.execute("SELECT DISTINCT industry FROM firms").df()["industry"])]
+    return {"villages": villages, "grids": grids, "industries": pd.DataFrame({"industry": industries})}
+
+
+def risky_firms(
+    cur: Cursor, *, role: str, as_of: dt.date, risk_levels: tuple[str, ...] = RISKY_LEVELS,
+    statuses: tuple[str, ...] = (), villages: tuple[str, ...] = (), grids: tuple[str, ...] = (),
+    industries: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Blacklisted and high-risk firms listed by as_of, filtered; an empty filter means all.
+
+    Each row has the role's visible firm columns, park and village names, the last inspection up to
+    as_of and the number of inspections, the point (lon, lat, wkb), and `uscc_problem` (what is
+    wrong with the credit code, empty when valid) where the role sees credit codes.
+    """
+    wanted, select = _firm_select(role)
+    params = {
+        "as_of": as_of, "levels": _check(risk_levels, S.RISK_LEVEL),
+        "statuses": _check(statuses, S.LIST_STATUS), "villages": list(villages),
+        "grids": list(grids), "industries": _check(industries, S.INDUSTRY),
+    }
+    df = cur.execute(
+        f"""
+        WITH insp AS (
+            SELECT firm_id, max(inspected_on) AS last_inspected_on, count(*) AS inspections
+            FROM inspections WHERE inspected_on <= $as_of GROUP BY firm_id
+        )
+        SELECT {select}, pk.name AS park_name, v.name_zh AS village_zh, v.name_en AS village_en,
+               insp.last_inspected_on, coalesce(insp.inspections, 0) AS inspections,
+               ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat, ST_AsWKB(f.geometry) AS wkb
+        FROM firms f
+        LEFT JOIN parks pk USING (park_id)
+        LEFT JOIN villages v ON v.code = f.village_code
+        LEFT JOIN insp USING (firm_id)
+        WHERE list_contains($levels, f.risk_level)
+          AND (f.listed_on IS NULL OR f.listed_on <= $as_of)
+          AND (len($statuses) = 0 OR list_contains($statuses, f.list_status))
+          AND (len($villages) = 0 OR list_contains($villages, f.village_code))
+          AND (len($grids) = 0 OR list_contains($grids, f.grid_id))
+          AND (len($industries) = 0 OR list_contains($industries, f.industry))
+        ORDER BY list_position(['blacklisted', 'high_risk', 'normal'], f.risk_level),
+                 f.listed_on DESC, f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        params,
+    ).df()
+    if "uscc" in wanted:
+        df["uscc_problem"] = [uscc_check(c) or "" for c in df["uscc"]]
+    return df
+
+
+_ORDINARY_WHERE = """
+    f.risk_level = 'normal'
+    AND (len($villages) = 0 OR list_contains($villages, f.village_code))
+    AND (len($grids) = 0 OR list_contains($grids, f.grid_id))
+    AND (len($industries) = 0 OR list_contains($industries, f.industry))
+"""
+
+
+def ordinary_firm_points(
+    cur: Cursor, *, role: str, villages: tuple[str, ...] = (), grids: tuple[str, ...] = (),
+    industries: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Ordinary (normal-risk) firms as points, with only the columns the role may see."""
+    _, select = _firm_select(role)
+    return cur.execute(
+        f"""
+        SELECT {select}, pk.name AS park_name, ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat
+        FROM firms f LEFT JOIN parks pk USING (park_id)
+        WHERE {_ORDINARY_WHERE}
+        ORDER BY f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        {"villages": list(villages), "grids": list(grids), "industries": _check(industries, S.INDUSTRY)},
+    ).df()
+
+
+def ordinary_firm_density(
+    cur: Cursor, *, villages: tuple[str, ...] = (), grids: tuple[str, ...] = (),
+    industries: tuple[str, ...] = (), cell_deg: float = DENSITY_CELL_DEG,
+) -> pd.DataFrame:
+    """Ordinary firms counted per small lon/lat cell (centre lon, lat and firms): what a density
+    layer needs, a few thousand rows at most whatever the number of firms, and no names."""
+    if not 0 < cell_deg <= 0.01:
+        raise ValueError(f"cell size {cell_deg} degrees is out of range")
+    return cur.execute(
+        f"""
+        SELECT (floor(ST_X(f.geometry) / $c) + 0.5) * $c AS lon,
+               (floor(ST_Y(f.geometry) / $c) + 0.5) * $c AS lat, count(*) AS firms
+        FROM firms f WHERE {_ORDINARY_WHERE}
+        GROUP BY ALL ORDER BY lon, lat
+        """,  # noqa: S608 - a constant filter clause, values bound
+        {"c": cell_deg, "villages": list(villages), "grids": list(grids),
+         "industries": _check(industries, S.INDUSTRY)},
+    ).df()
+
+
+def ordinary_firm_count(
+    cur: Cursor, *, villages: tuple[str, ...] = (), grids: tuple[str, ...] = (),
+    industries: tuple[str, ...] = (),
+) -> int:
+    """How many ordinary firms the filters select (to choose points or density)."""
+    return int(cur.execute(
+        f"SELECT count(*) FROM firms f WHERE {_ORDINARY_WHERE}",  # noqa: S608 - constant clause
+        {"villages": list(villages), "grids": list(grids), "industries": _check(industries, S.INDUSTRY)},
+    ).fetchone()[0])
+
+
+def near_released_land(
+    cur: Cursor, *, role: str, as_of: dt.date, distance_m: float = DEFAULT_DISTANCE_M,
+    risk_levels: tuple[str, ...] = RISKY_LEVELS, parcel_statuses: tuple[str, ...] = NEAR_LAND_STATUSES,
+) -> pd.DataFrame:
+    """Risky firms within distance_m metres of a parcel vacating or released on as_of.
+
+    One row per (parcel, firm) pair, nearest first within each parcel; distance_m is 0 for a firm
+    standing on the parcel. The parcel's status on as_of is the one the map shows (a parcel whose
+    released_on is still ahead is vacating).
+    """
+    if not 0 <= distance_m <= MAX_DISTANCE_M:
+        raise ValueError(f"distance must be between 0 and {MAX_DISTANCE_M:.0f} m, not {distance_m}")
+    cols = [c for c in _firm_select(role)[0] if c != "parcel_id"]  # the parcel is the nearby one
+    select = ", ".join(f'f."{c}"' for c in cols)
+    params = {"as_of": as_of, "d": float(distance_m), "levels": _check(risk_levels, S.RISK_LEVEL),
+              "statuses": _check(parcel_statuses, S.RELEASE_STATUS)}
+    return cur.execute(
+        f"""
+        WITH status AS (
+            SELECT parcel_id, name AS parcel_name, area_m2, geometry,
+                   CASE WHEN released_on > $as_of THEN 'vacating' ELSE release_status END
+                       AS release_status
+            FROM parcels
+        ), pa AS (  -- only the land in question is projected
+            SELECT * EXCLUDE (geometry), {_metric("geometry")} AS g FROM status
+            WHERE list_contains($statuses, release_status)
+        ), f AS (
+            SELECT *, {_metric("geometry")} AS g FROM firms
+            WHERE list_contains($levels, risk_level) AND (listed_on IS NULL OR listed_on <= $as_of)
+        )
+        SELECT pa.parcel_id, pa.parcel_name, pa.release_status, round(pa.area_m2) AS area_m2, {select},
+               round(ST_Distance(f.g, pa.g), 1) AS distance_m,
+               ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat, ST_AsWKB(f.geometry) AS wkb
+        FROM pa JOIN f ON ST_DWithin(f.g, pa.g, $d)
+        ORDER BY pa.parcel_id, distance_m, f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        params,
+    ).df()
+
+
+def parcels_with_status(cur: Cursor, *, as_of: dt.date,
+                        statuses: tuple[str, ...] = NEAR_LAND_STATUSES) -> pd.DataFrame:
+    """The parcels whose status on as_of is one of statuses, in the frame `maps.parcels_layer` takes."""
+    wanted = set(_check(statuses, S.RELEASE_STATUS))
+    df = queries.parcels_for_map(cur, as_of=as_of)
+    return df[df["release_status"].isin(wanted)].reset_index(drop=True)
+
+
+def inspections_by_month(cur: Cursor, *, as_of: dt.date, months: int = TREND_MONTHS) -> pd.DataFrame:
+    """Inspections per month and outcome over the months up to as_of (empty months included)."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    return cur.execute(
+        """
+        WITH m AS (
+            SELECT unnest(generate_series(
+                date_trunc('month', $as_of::DATE) - to_months($n - 1),
+                date_trunc('month', $as_of::DATE), INTERVAL 1 MONTH))::DATE AS month
+        ), o AS (SELECT unnest($outcomes) AS outcome),
+        c AS (
+            SELECT date_trunc('month', inspected_on)::DATE AS month, outcome, count(*) AS n
+            FROM inspections
+            WHERE inspected_on <= $as_of
+              AND inspected_on >= date_trunc('month', $as_of::DATE) - to_months($n - 1)
+            GROUP BY ALL
+        )
+        SELECT m.month, o.outcome, coalesce(c.n, 0) AS inspections
+        FROM m CROSS JOIN o LEFT JOIN c USING (month, outcome)
+        ORDER BY m.month, list_position($outcomes, o.outcome)
+        """,
+        {"as_of": as_of, "n": months, "outcomes": list(S.INSPECTION_OUTCOME.codes)},
+    ).df()
+
+
+def inspections_breakdown(cur: Cursor, *, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Inspections from start to end by category and outcome, every combination listed."""
+    return cur.execute(
+        """
+        WITH k AS (SELECT unnest($cats) AS category), o AS (SELECT unnest($outs) AS outcome),
+        c AS (
+            SELECT category, outcome, count(*) AS n FROM inspections
+            WHERE inspected_on BETWEEN $start AND $end GROUP BY ALL
+        )
+        SELECT k.category, o.outcome, coalesce(c.n, 0) AS inspections
+        FROM k CROSS JOIN o LEFT JOIN c USING (category, outcome)
+        ORDER BY list_position($cats, k.category), list_position($outs, o.outcome)
+        """,
+        {"start": start, "end": end, "cats": list(S.INSPECTION_CATEGORY.codes),
+         "outs": list(S.INSPECTION_OUTCOME.codes)},
+    ).df()
+
+
+def rectification_orders(cur: Cursor, *, role: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Firms ordered to rectify from start to end: how often, when last, and whether a later
+    inspection (up to end) passed them."""
+    _, select = _firm_select(role, columns=BRIEF_FIRM_COLUMNS)
+    return cur.execute(
+        f"""
+        WITH o AS (
+            SELECT firm_id, count(*) AS orders, max(inspected_on) AS last_order_on
+            FROM inspections
+            WHERE outcome = 'rectification_ordered' AND inspected_on BETWEEN $start AND $end
+            GROUP BY firm_id
+        ), after AS (
+            SELECT o.firm_id, bool_or(i.outcome = 'passed') AS passed_since
+            FROM o JOIN inspections i ON i.firm_id = o.firm_id
+                 AND i.inspected_on > o.last_order_on AND i.inspected_on <= $end
+            GROUP BY o.firm_id
+        )
+        SELECT {select}, pk.name AS park_name, o.orders, o.last_order_on,
+               coalesce(after.passed_since, false) AS passed_since
+        FROM o JOIN firms f USING (firm_id)
+        LEFT JOIN parks pk ON pk.park_id = f.park_id
+        LEFT JOIN after USING (firm_id)
+        ORDER BY o.orders DESC, o.last_order_on DESC, f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        {"start": start, "end": end},
+    ).df()
+
+
+def repeat_problem_firms(
+    cur: Cursor, *, role: str, start: dt.date, end: dt.date, min_problems: int = DEFAULT_MIN_PROBLEMS,
+) -> pd.DataFrame:
+    """Firms inspected from start to end with a problem found (any outcome but passed) at least
+    min_problems times, most problems first."""
+    if min_problems < 1:
+        raise ValueError("min_problems must be at least 1")
+    _, select = _firm_select(role, columns=BRIEF_FIRM_COLUMNS)
+    return cur.execute(
+        f"""
+        WITH c AS (
+            SELECT firm_id, count(*) AS inspections,
+                   count(*) FILTER (WHERE outcome <> 'passed') AS problems,
+                   count(*) FILTER (WHERE outcome = 'rectification_ordered') AS rectification_orders,
+                   count(*) FILTER (WHERE outcome = 'penalised') AS penalties,
+                   max(inspected_on) AS last_inspected_on
+            FROM inspections WHERE inspected_on BETWEEN $start AND $end
+            GROUP BY firm_id
+        )
+        SELECT {select}, pk.name AS park_name, c.inspections, c.problems, c.rectification_orders,
+               c.penalties, c.last_inspected_on
+        FROM c JOIN firms f USING (firm_id)
+        LEFT JOIN parks pk ON pk.park_id = f.park_id
+        WHERE c.problems >= $min
+        ORDER BY c.problems DESC, c.last_inspected_on DESC, f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        {"start": start, "end": end, "min": min_problems},
+    ).df()
+
+
+def inspections_per_grid(cur: Cursor, *, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every grid with its inspections and problems found from start to end, and its outline."""
+    return cur.execute(
+        """
+        WITH c AS (
+            SELECT grid_id, count(*) AS inspections,
+                   count(*) FILTER (WHERE outcome <> 'passed') AS problems
+            FROM inspections WHERE inspected_on BETWEEN $start AND $end GROUP BY grid_id
+        )
+        SELECT g.grid_id, g.name, g.village_code, v.name_zh AS village_zh, v.name_en AS village_en,
+               coalesce(c.inspections, 0) AS inspections, coalesce(c.problems, 0) AS problems,
+               ST_AsWKB(g.geometry) AS wkb
+        FROM grids g LEFT JOIN c USING (grid_id) LEFT JOIN villages v ON v.code = g.village_code
+        ORDER BY inspections DESC, g.grid_id
+        """,
+        {"start": start, "end": end},
+    ).df()
+
+
+def firm_story(cur: Cursor, *, role: str, firm_id: str, as_of: dt.date) -> dict | None:
+    """One firm: what the role may see of it, its credit-code check, its listing and every
+    inspection up to as_of (None for the inspections when the role may not list them).
+
+    None when there is no such firm.
+    """
+    cols = access.require_table("firms", role)
+    select = ", ".join(f'f."{c}"' for c in cols if c != S.GEOMETRY_COLUMN)
+    row = cur.execute(
+        f"""
+        SELECT {select}, pk.name AS park_name, pa.name AS parcel_name,
+               CASE WHEN pa.released_on > $as_of THEN 'vacating' ELSE pa.release_status END
+                   AS parcel_status, v.name_zh AS village_zh,
+               v.name_en AS village_en, g.name AS grid_name,
+               ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat
+        FROM firms f
+        LEFT JOIN parks pk ON pk.park_id = f.park_id
+        LEFT JOIN parcels pa ON pa.parcel_id = f.parcel_id
+        LEFT JOIN villages v ON v.code = f.village_code
+        LEFT JOIN grids g ON g.grid_id = f.grid_id
+        WHERE f.firm_id = $id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        {"id": firm_id, "as_of": as_of},
+    ).df()
+    if row.empty:
+        return None
+    firm = {k: (None if _missing(v) else v) for k, v in row.iloc[0].to_dict().items()}
+    if "uscc" in cols:
+        firm["uscc_problem"] = uscc_check(firm["uscc"])
+    icols = access.visible_columns("inspections", role)
+    inspections = None
+    if icols:
+        iselect = ", ".join(f'"{c}"' for c in INSPECTION_COLUMNS if c in icols)
+        inspections = cur.execute(
+            f"""
+            SELECT {iselect} FROM inspections
+            WHERE firm_id = $id AND inspected_on <= $as_of
+            ORDER BY inspected_on DESC, inspection_id DESC
+            """,  # noqa: S608 - columns from the schema via access.visible_columns
+            {"id": firm_id, "as_of": as_of},
+        ).df()
+    return {"firm": firm, "inspections": inspections, "as_of": as_of}
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,205 @@
+"""How the firms-and-safety page shows what `safety` answers: display tables with labels in the
+UI language, the firm's story as facts and a dated history, plotly figures of inspections and
+pydeck layers (hexagon density, near-land rings, inspections per grid).
+
+Every value from the data that reaches HTML (map tooltips, plotly labels) is escaped here.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+
+from . import maps
+from . import schema as S
+from .i18n import t
+
+OUTCOME_COLORS = {"passed": "#1a9850", "fixed_on_site": "#91cf60", "rectification_ordered": "#fc8d59",
+                  "penalised": "#d73027"}
+
+
+def listing_history(story: dict, *, lang: str = "zh") -> pd.DataFrame:
+    """The firm's listing as dated events: listed (with the reason), every inspection that found a
+    problem, and where it stands now."""
+    firm = story["firm"]
+    rows: list[tuple[object, str, str]] = []
+    if firm.get("listed_on") is not None:
+        rows.append((firm["listed_on"], t("fs_ev_listed", lang, level=S.RISK_LEVEL.label(firm["risk_level"], lang)),
+                     firm.get("list_reason") or ""))
+    insp = story.get("inspections")
+    if insp is not None and not insp.empty:
+        for r in insp[insp["outcome"] != "passed"].itertuples():
+            rows.append((r.inspected_on, S.INSPECTION_OUTCOME.label(r.outcome, lang),
+                         S.INSPECTION_CATEGORY.label(r.category, lang)))
+    rows = [(pd.Timestamp(d).date(), e, x) for d, e, x in rows]
+    rows.sort(key=lambda r: r[0], reverse=True)  # newest first, under where it stands now
+    if firm.get("list_status"):
+        rows.insert(0, (story["as_of"], t("fs_ev_now", lang), S.LIST_STATUS.label(firm["list_status"], lang)))
+    return pd.DataFrame(rows, columns=[t("fs_col_date", lang), t("fs_col_event", lang), t("fs_col_detail", lang)])
+
+
+_STORY_FACTS = (
+    ("firm_id", None), ("uscc", None), ("risk_level", S.RISK_LEVEL), ("list_status", S.LIST_STATUS),
+    ("listed_on", None), ("list_reason", None), ("industry", S.INDUSTRY),
+)
+
+
+def story_facts(firm: dict, *, lang: str = "zh") -> pd.DataFrame:
+    """The firm's key facts as (label, value) rows, with the role's hidden fields left out."""
+    rows = []
+    for col, enum in _STORY_FACTS:
+        if col in firm:
+            value = firm[col]
+            if enum is not None:
+                value = enum.label(value, lang)
+            elif col == "listed_on":
+                value = maps._date_text(value)
+            rows.append((S.column_label("firms", col, lang), value or "—"))
+    village = firm.get("village_zh" if lang == "zh" else "village_en")
+    rows += [
+        (t("tt_park", lang), f"{firm.get('park_id') or ''} {firm.get('park_name') or ''}".strip() or "—"),
+        (t("tt_parcel", lang), f"{firm.get('parcel_id') or ''} {firm.get('parcel_name') or ''}".strip() or "—"),
+        (t("fs_col_parcel_status", lang), S.RELEASE_STATUS.label(firm.get("parcel_status"), lang) or "—"),
+        (t("tt_village", lang), village or "—"),
+        (t("fs_col_grid", lang), f"{firm.get('grid_id') or ''} {firm.get('grid_name') or ''}".strip()),
+    ]
+    return pd.DataFrame(rows, columns=[t("fs_col_field", lang), t("fs_col_value", lang)]).astype(str)
+
+
+_EXTRA_LABELS = {
+    "park_name": "tt_park", "village_zh": "tt_village", "village_en": "tt_village",
+    "last_inspected_on": "fs_col_last_inspection", "inspections": "fs_col_inspections",
+    "uscc_problem": "fs_col_uscc_problem", "parcel_name": "tt_parcel", "distance_m": "fs_col_distance",
+    "orders": "fs_col_orders", "last_order_on": "fs_col_last_order", "passed_since": "fs_col_passed_since",
+    "problems": "fs_col_problems", "rectification_orders": "fs_col_orders", "penalties": "fs_col_penalties",
+    "release_status": "tt_status", "area_m2": "tt_area",
+}
+_DROP_FOR_DISPLAY = ("lon", "lat", "wkb", "village_code", "village_zh", "village_en")
+
+
+def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village: bool = False) -> pd.DataFrame:
+    """Codes as labels and headers in lang, drawing-only columns dropped, for st.dataframe."""
+    drop = [c for c in _DROP_FOR_DISPLAY if c in df.columns
+            and not (keep_village and c == ("village_zh" if lang == "zh" else "village_en"))]
+    out = df.drop(columns=drop).copy()
+    for col in out.columns:
+        enum = S.enum_for(table, col) or (S.RELEASE_STATUS if col == "release_status" else None)
+        if enum is not None:
+            out[col] = [enum.label(v, lang) if isinstance(v, str) else v for v in out[col]]
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.date
+    labels = {}
+    for col in out.columns:
+        if col in _EXTRA_LABELS:
+            labels[col] = t(_EXTRA_LABELS[col], lang)
+        else:
+            labels[col] = S.column_label(table, col, lang)
+    return out.rename(columns=labels)
+
+
+def _text(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def trend_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
+    """Stacked bars of inspections per month by outcome."""
+    fig = go.Figure()
+    for code in S.INSPECTION_OUTCOME.codes:
+        part = df[df["outcome"] == code]
+        name = _text(S.INSPECTION_OUTCOME.label(code, lang))
+        fig.add_bar(x=part["month"], y=part["inspections"], name=name, marker_color=OUTCOME_COLORS[code],
+                    hovertemplate=f"{name}: %{{y:,}}<extra></extra>")
+    fig.update_layout(barmode="stack", xaxis={"title": t("chart_month", lang)},
+                      yaxis={"title": t("fs_col_inspections", lang)})
+    return _layout(fig, t("fs_chart_insp_trend", lang))
+
+
+def category_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
+    """Horizontal stacked bars: inspections per category split by outcome."""
+    fig = go.Figure()
+    cats = [_text(S.INSPECTION_CATEGORY.label(c, lang)) for c in S.INSPECTION_CATEGORY.codes]
+    for code in S.INSPECTION_OUTCOME.codes:
+        part = df[df["outcome"] == code].set_index("category").reindex(S.INSPECTION_CATEGORY.codes)
+        name = _text(S.INSPECTION_OUTCOME.label(code, lang))
+        fig.add_bar(y=cats, x=part["inspections"].fillna(0), name=name, orientation="h",
+                    marker_color=OUTCOME_COLORS[code], hovertemplate=f"%{{y}} · {name}: %{{x:,}}<extra></extra>")
+    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"}, hovermode="closest")
+    return _layout(fig, t("fs_chart_insp_category", lang))
+
+
+def outcome_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
+    """A donut of the period's inspections by outcome."""
+    totals = df.groupby("outcome")["inspections"].sum().reindex(S.INSPECTION_OUTCOME.codes, fill_value=0)
+    fig = go.Figure(go.Pie(
+        labels=[_text(S.INSPECTION_OUTCOME.label(c, lang)) for c in totals.index], values=totals.values,
+        hole=0.5, sort=False, marker={"colors": [OUTCOME_COLORS[c] for c in totals.index]},
+        hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
+    ))
+    fig = _layout(fig, t("fs_chart_insp_outcome", lang))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def _layout(fig: go.Figure, title: str) -> go.Figure:
+    fig.update_layout(title={"text": html.escape(title), "x": 0.01}, font={"family": maps.LABEL_FONT},
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=340,
+                      legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    return fig
+
+
+def density_layer(df: pd.DataFrame, *, layer_id: str = "firm-density", radius_m: float = 120) -> pdk.Layer:
+    """Firms counted per cell (`ordinary_firm_density`) as a flat hexagon density surface, each
+    hexagon coloured by the firms it holds; not pickable: it names nobody."""
+    data = pd.DataFrame({"position": [[round(x, 6), round(y, 6)]
+                                      for x, y in zip(df["lon"], df["lat"], strict=True)],
+                         "firms": df["firms"].astype(int)})
+    return pdk.Layer(
+        "HexagonLayer", data=data, id=layer_id, get_position="position", radius=radius_m,
+        get_color_weight="firms", color_aggregation=maps._quoted("SUM"),
+        extruded=False, coverage=0.92, opacity=0.45, pickable=False,
+        color_range=[[237, 248, 251], [191, 211, 230], [158, 188, 218], [140, 150, 198],
+                     [136, 86, 167], [129, 15, 124]],
+    )
+
+
+def ring_layer(df: pd.DataFrame, *, layer_id: str = "near-land-firms", radius_px: float = 13) -> pdk.Layer:
+    """Hollow rings around firms to highlight them (the near-land check), drawn under the points."""
+    data = pd.DataFrame({"position": [[round(x, 6), round(y, 6)]
+                                      for x, y in zip(df["lon"], df["lat"], strict=True)]})
+    return pdk.Layer(
+        "ScatterplotLayer", data=data, id=layer_id, get_position="position", filled=False,
+        stroked=True, get_line_color=[123, 50, 148, 255], line_width_min_pixels=3,
+        radius_min_pixels=radius_px, radius_max_pixels=radius_px, get_radius=1, pickable=False,
+    )
+
+
+def grid_counts_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "grid-inspections") -> pdk.Layer:
+    """Grids filled by how many inspections they had, with an escaped tooltip each."""
+    top = max(float(df["inspections"].max() or 0), 1.0)
+    ramp = np.array([[255, 255, 204], [161, 218, 180], [65, 182, 196], [44, 127, 184], [37, 52, 148]])
+    idx = np.minimum((df["inspections"].to_numpy(dtype=float) / top * (len(ramp) - 1)).round(), len(ramp) - 1)
+    village = df["village_zh"] if lang == "zh" else df["village_en"]
+    data = pd.DataFrame({
+        "polygon": maps.rings(df["wkb"]),
+        "color": [[*ramp[int(i)].tolist(), 190] for i in idx],
+        "tooltip_html": [
+            maps.tooltip_rows([(t("fs_col_grid", lang), f"{gid} {name}"), (t("tt_village", lang), vil),
+                               (t("fs_col_inspections", lang), f"{n:,}"), (t("fs_col_problems", lang), f"{p:,}")])
+            for gid, name, vil, n, p in zip(df["grid_id"], df["name"], village, df["inspections"],
+                                            df["problems"], strict=True)
+        ],
+    })
+    return pdk.Layer(
+        "PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
+        get_line_color=[80, 80, 80, 200], line_width_min_pixels=0.7, stroked=True, filled=True,
+        pickable=True, auto_highlight=True,
+    )
+
+
+def grid_legend(df: pd.DataFrame, *, lang: str = "zh") -> list[tuple[str, list[int]]]:
+    top = int(df["inspections"].max() or 0)
+    return [(f"{t('fs_col_inspections', lang)} 0", [255, 255, 204]), (f"{top:,}", [37, 52, 148])]

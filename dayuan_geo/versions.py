@@ -1,0 +1,312 @@
+"""Versions of the dataset: one writer at a time, history, restore, pruning, the import log.
+
+Layout of a data dir:
+
+    manifest.json              the version in force (its rename is the commit point)
+    <table>[.vN].parquet       files of the current (and the previous) version; never rewritten
+    versions/manifest.vN.json  every kept version's manifest
+    versions/<file>.parquet    hard links (or copies) of every kept version's files
+    versions/import-log.jsonl  one line per import attempt, refused ones included
+    .writer.lock               fcntl lock held by the one writer
+
+A crash at any point leaves the old manifest or the new one in force, each naming complete,
+fsynced files; `prepare_write` clears what an interrupted writer left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import access, dataset
+from . import schema as S
+
+VERSIONS_DIR = "versions"
+LOCK_NAME = ".writer.lock"
+IMPORT_LOG = "import-log.jsonl"
+DEFAULT_KEEP = 10
+LOCK_TIMEOUT_S = 60.0
+CRASH_ENV = "DAYUAN_CRASH_AT"  # test hook: the named point at which the process kills itself
+
+_MANIFEST_FILE = re.compile(r"^manifest\.v(\d+)\.json$")
+_held: dict[str, int] = {}  # (data dir, thread) -> depth of writer_lock held
+_held_lock = threading.Lock()
+
+
+class WriterBusy(RuntimeError):
+    """Another process is writing the dataset."""
+
+
+def keep_count() -> int:
+    """How many versions to keep: $DAYUAN_KEEP_VERSIONS, else DEFAULT_KEEP (at least 2)."""
+    try:
+        return max(2, int(os.environ.get("DAYUAN_KEEP_VERSIONS", DEFAULT_KEEP)))
+    except ValueError:
+        return DEFAULT_KEEP
+
+
+def crash_point(name: str) -> None:
+    """Kill this process with SIGKILL when $DAYUAN_CRASH_AT names this point (durability tests)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def versions_dir(directory: Path) -> Path:
+    return Path(directory) / VERSIONS_DIR
+
+
+@contextlib.contextmanager
+def writer_lock(directory: Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the data dir's writer lock (re-entrant within this process); WriterBusy after timeout."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    key = f"{directory.resolve()}|{threading.get_ident()}"  # re-entrant per thread, exclusive across threads
+    with _held_lock:
+        if _held.get(key):
+            _held[key] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held[key] -= 1
+        return
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterBusy(f"another import or restore is writing {directory}; try again shortly") from None
+                time.sleep(0.1)
+        with _held_lock:
+            _held[key] = 1
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held.pop(key, None)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _archived_manifest(directory: Path, number: int) -> Path:
+    return versions_dir(directory) / f"manifest.v{int(number)}.json"
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if dst.exists():
+        return
+    tmp = dst.with_name(f".tmp-{dst.name}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+        dataset._fsync(tmp)
+    os.replace(tmp, dst)
+
+
+def archive(directory: Path, manifest: dict) -> None:
+    """Keep manifest and its files under versions/ so the version can be restored later."""
+    directory = Path(directory)
+    vdir = versions_dir(directory)
+    vdir.mkdir(exist_ok=True)
+    for entry in manifest.get("files", {}).values():
+        file = str(entry.get("file", ""))
+        if dataset.SAFE_FILE.match(file) and (directory / file).exists():
+            _link_or_copy(directory / file, vdir / file)
+    dataset.fsync_dir(vdir)
+    target = _archived_manifest(directory, manifest.get("dataset_version", 0))
+    if not target.exists():
+        dataset.write_json_durably(target, manifest)
+
+
+def _current(directory: Path) -> dict:
+    try:
+        return dataset.read_manifest(directory)
+    except ValueError:
+        return {"dataset_version": 0, "files": {}}
+
+
+def prepare_write(directory: Path) -> dict:
+    """Under the lock: clear what an interrupted writer left, archive the version in force, return it."""
+    directory = Path(directory)
+    for leftover in directory.glob(".tmp-*"):
+        leftover.unlink(missing_ok=True)
+    for leftover in directory.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if versions_dir(directory).exists():
+        for leftover in versions_dir(directory).glob(".tmp-*"):
+            leftover.unlink(missing_ok=True)
+    current = _current(directory)
+    if current.get("files"):
+        archive(directory, current)
+    return current
+
+
+def commit(directory: Path, manifest: dict, *, keep: int | None = None) -> None:
+    """Make manifest the version in force (one rename), then archive it and prune old versions."""
+    directory = Path(directory)
+    crash_point("before_commit")
+    dataset.write_json_durably(directory / S.MANIFEST_NAME, manifest)
+    crash_point("after_commit")
+    archive(directory, manifest)
+    crash_point("archived")
+    prune(directory, keep=keep or keep_count())
+
+
+def _kept_manifests(directory: Path) -> list[dict]:
+    """Archived manifests, newest first."""
+    out = []
+    vdir = versions_dir(directory)
+    if not vdir.exists():
+        return out
+    for path in vdir.iterdir():
+        m = _MANIFEST_FILE.match(path.name)
+        if not m:
+            continue
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    out.sort(key=lambda man: int(man.get("dataset_version", 0)), reverse=True)
+    return out
+
+
+def _files_of(manifest: dict) -> set[str]:
+    return {str(e.get("file")) for e in manifest.get("files", {}).values()}
+
+
+def prune(directory: Path, *, keep: int) -> None:
+    """Drop versions beyond the newest `keep`, and data-dir files neither current nor previous.
+
+    The previous version's files stay in the data dir, so a reader that read the old manifest just
+    before the commit can still open every file it names.
+    """
+    directory = Path(directory)
+    vdir = versions_dir(directory)
+    current = _current(directory)
+    kept = _kept_manifests(directory)
+    number = int(current.get("dataset_version", 0))
+    keep_these = [m for m in kept if int(m.get("dataset_version", 0)) <= number][:keep]
+    drop = [m for m in kept if m not in keep_these and int(m.get("dataset_version", 0)) <= number]
+    for m in drop:
+        _archived_manifest(directory, m["dataset_version"]).unlink(missing_ok=True)
+    wanted = set().union(*(_files_of(m) for m in keep_these), _files_of(current))
+    if vdir.exists():
+        for path in vdir.glob("*.parquet"):
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+    previous = next((m for m in kept if int(m.get("dataset_version", 0)) < number), {})
+    in_use = _files_of(current) | _files_of(previous)
+    for path in directory.glob("*.parquet"):
+        archived = (vdir / path.name).exists()
+        if path.name not in in_use and (archived or path.name not in wanted):
+            path.unlink(missing_ok=True)
+
+
+def history(directory: Path) -> list[dict]:
+    """Kept versions, newest first: version, when, who, source, file, table, mode, rows changed."""
+    directory = Path(directory)
+    current = _current(directory)
+    manifests = _kept_manifests(directory)
+    if current.get("files") and all(m.get("dataset_version") != current.get("dataset_version") for m in manifests):
+        manifests.insert(0, current)
+    out = []
+    for m in manifests:
+        change = m.get("change") or {}
+        out.append({
+            "version": int(m.get("dataset_version", 0)),
+            "created_at": m.get("created_at"),
+            "current": m.get("dataset_version") == current.get("dataset_version"),
+            "source": m.get("source"),
+            "user": change.get("user") or "",
+            "file": change.get("file") or "",
+            "table": change.get("table") or "",
+            "mode": change.get("mode") or "",
+            "added": change.get("added"),
+            "changed": change.get("changed"),
+            "removed": change.get("removed"),
+            "note": m.get("note", ""),
+        })
+    return out
+
+
+def restore(directory: Path, version: int, *, user: str, role: str, keep: int | None = None) -> dict:
+    """Make the kept version `version` current again, as a new version; returns its manifest."""
+    if not access.role(role).may_import:
+        raise PermissionError(f"role {role!r} may not change the dataset (planners only)")
+    directory = Path(directory)
+    with writer_lock(directory):
+        current = prepare_write(directory)
+        path = _archived_manifest(directory, version)
+        if not path.exists():
+            known = ", ".join(str(h["version"]) for h in history(directory)) or "none"
+            raise ValueError(f"version {version} is not kept; kept versions: {known}")
+        old = json.loads(path.read_text(encoding="utf-8"))
+        vdir = versions_dir(directory)
+        for entry in old["files"].values():
+            file = str(entry["file"])
+            if not dataset.SAFE_FILE.match(file):
+                raise ValueError(f"version {version} names an unsafe file {file!r}")
+            if not (directory / file).exists():
+                if not (vdir / file).exists():
+                    raise ValueError(f"version {version} cannot be restored: {file} is gone")
+                _link_or_copy(vdir / file, directory / file)
+        manifest = {
+            **{k: v for k, v in old.items() if k != "change"},
+            "dataset_version": int(current.get("dataset_version", 0)) + 1,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "note": f"restored version {version}",
+            "change": {"user": user, "restored_from": int(version), "mode": "restore"},
+        }
+        problems = dataset.validate_manifest(directory, manifest)
+        if problems:
+            raise ValueError(f"version {version} does not validate:\n" + "\n".join(problems))
+        commit(directory, manifest, keep=keep)
+        return manifest
+
+
+def log_import(directory: Path, entry: dict) -> None:
+    """Append one import attempt to the import log (durably; the only trace of a refused import)."""
+    vdir = versions_dir(directory)
+    vdir.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **entry},
+                      ensure_ascii=False, default=str)
+    fd = os.open(vdir / IMPORT_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def import_log(directory: Path, *, limit: int = 50) -> list[dict]:
+    """The latest import attempts, newest first."""
+    path = versions_dir(directory) / IMPORT_LOG
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()[-limit:]
+    out = []
+    for line in reversed(lines):
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))
+    return out

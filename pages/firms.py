@@ -1,0 +1,218 @@
+"""Firms and safety: risky firms on the map and in a list, the near-land veto check, inspections,
+and the story of one firm (opened by a click on the map or the list, or by ?firm=ID)."""
+
+import streamlit as st
+
+import edge
+from dayuan_geo import maps, queries, safety
+from dayuan_geo import safety_views as views
+from dayuan_geo import schema as S
+
+lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
+STORY = "firm_story_id"
+RISKY_LAYER, ORDINARY_LAYER = "risky-firms", "ordinary-firms"
+if STORY not in st.session_state:  # a shared link ?firm=ID opens that firm's story
+    st.session_state[STORY] = safety.clean_firm_id(st.query_params.get("firm"))
+
+
+def show_story_of(firm_id: object) -> None:
+    if firm_id := safety.clean_firm_id(firm_id):  # a selection comes back from the browser
+        st.session_state[STORY] = firm_id
+
+
+def on_row_pick(key: str, frame):
+    """A callback that opens the story of the row picked in the table called key."""
+    def pick() -> None:
+        rows = st.session_state[key].selection.get("rows", [])
+        if rows and rows[0] < len(frame):
+            show_story_of(frame["firm_id"].iloc[rows[0]])
+    return pick
+
+
+def on_map_click() -> None:
+    objects = st.session_state["firms_map"].selection.get("objects", {})
+    for layer in (RISKY_LAYER, ORDINARY_LAYER):
+        for obj in objects.get(layer, []):
+            return show_story_of(obj.get("firm_id"))
+
+
+st.title(edge.t("fs_title"))
+st.caption(edge.t("fs_caption"))
+
+years = edge.query(safety.inspection_years, as_of=as_of)
+year = st.columns(4)[0].selectbox(edge.t("fs_insp_year"), years, index=0, key="insp_year")
+k = edge.query(safety.safety_kpis, as_of=as_of, year=year)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted']:,}", border=True)
+c2.metric(edge.t("kpi_high_risk"), f"{k['high_risk']:,}", border=True)
+c3.metric(edge.t("fs_kpi_insp_year", year=year), f"{k['inspections']:,}",
+          delta=f"{edge.t('fs_col_problems')} {k['problem_inspections']:,}", delta_color="off", border=True)
+c4.metric(edge.t("fs_kpi_rect_year", year=year), f"{k['rectification_firms']:,}",
+          delta=edge.t("fs_kpi_rect_orders", n=k["rectification_orders"]), delta_color="off",
+          help=edge.t("fs_kpi_rect_help"), border=True)
+
+# ---- filters shared by the map, the list and the exports -----------------------------------------
+opts = edge.query(safety.filter_options)
+villages = dict(zip(opts["villages"]["code"], opts["villages"]["name_zh" if lang == "zh" else "name_en"],
+                    strict=True))
+grids = dict(zip(opts["grids"]["grid_id"], opts["grids"]["name"], strict=True))
+with st.expander(edge.t("fs_filters"), expanded=True):
+    f1, f2, f3, f4, f5 = st.columns([1.5, 1, 1, 1, 1])
+    levels = f1.multiselect(S.column_label("firms", "risk_level", lang), list(safety.RISKY_LEVELS),
+                            default=list(safety.RISKY_LEVELS), format_func=lambda c: S.RISK_LEVEL.label(c, lang),
+                            key="f_level")
+    statuses = f2.multiselect(S.column_label("firms", "list_status", lang), list(S.LIST_STATUS.codes),
+                              format_func=lambda c: S.LIST_STATUS.label(c, lang), key="f_status",
+                              placeholder=edge.t("fs_all"))
+    chosen_villages = f3.multiselect(S.column_label("firms", "village_code", lang), list(villages),
+                                     format_func=villages.get, key="f_village", placeholder=edge.t("fs_all"))
+    grid_choices = [g for g, v in zip(opts["grids"]["grid_id"], opts["grids"]["village_code"], strict=True)
+                    if not chosen_villages or v in chosen_villages]
+    chosen_grids = f4.multiselect(S.column_label("firms", "grid_id", lang), grid_choices,
+                                  format_func=lambda g: f"{g} {grids.get(g, '')}", key="f_grid",
+                                  placeholder=edge.t("fs_all"))
+    industries = f5.multiselect(S.column_label("firms", "industry", lang), list(opts["industries"]["industry"]),
+                                format_func=lambda c: S.INDUSTRY.label(c, lang), key="f_industry",
+                                placeholder=edge.t("fs_all"))
+where = {"villages": tuple(chosen_villages), "grids": tuple(chosen_grids), "industries": tuple(industries)}
+firms = edge.query(safety.risky_firms, role=role, as_of=as_of, risk_levels=tuple(levels),
+                   statuses=tuple(statuses), **where)
+filters = {"risk_level": levels, "list_status": statuses, **{k_: list(v) for k_, v in where.items()}}
+
+tab_map, tab_list, tab_near, tab_insp = st.tabs(
+    [edge.t("fs_tab_map"), edge.t("fs_tab_list"), edge.t("fs_tab_near"), edge.t("fs_tab_inspections")])
+
+# ---- near land being released (first, because the map highlights its result) --------------------
+with tab_near:
+    st.caption(edge.t("fs_near_caption"))
+    n1, n2 = st.columns([1, 2])
+    distance = n1.slider(edge.t("fs_near_distance"), 0, 1000, int(safety.DEFAULT_DISTANCE_M), step=25,
+                         key="near_distance")
+    parcel_statuses = n2.multiselect(edge.t("fs_near_parcel_status"), list(S.RELEASE_STATUS.codes),
+                                     default=list(safety.NEAR_LAND_STATUSES), key="near_status",
+                                     format_func=lambda c: S.RELEASE_STATUS.label(c, lang))
+    near = edge.query(safety.near_released_land, role=role, as_of=as_of, distance_m=float(distance),
+                      risk_levels=tuple(levels), parcel_statuses=tuple(parcel_statuses))
+    m1, m2 = st.columns(2)
+    m1.metric(edge.t("fs_near_firms"), f"{near['firm_id'].nunique():,}", border=True)
+    m2.metric(edge.t("fs_near_parcels"), f"{near['parcel_id'].nunique():,}", border=True)
+    shown_near = near.head(safety.DISPLAY_ROWS)
+    if len(near) > len(shown_near):
+        st.caption(edge.t("fs_rows_capped", shown=len(shown_near), total=len(near)))
+    st.dataframe(views.for_display(shown_near, table="firms", lang=lang), hide_index=True, key="near_table",
+                 on_select=on_row_pick("near_table", shown_near), selection_mode="single-row")
+    edge.export_buttons(near, table="firms", name="firms-near-released-land",
+                        filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
+
+# ---- map ----------------------------------------------------------------------------------------
+with tab_map:
+    show_ordinary = st.toggle(edge.t("fs_show_ordinary"), value=False, key="show_ordinary")
+    layers = [
+        maps.parcels_layer(edge.query(safety.parcels_with_status, as_of=as_of,
+                                      statuses=tuple(parcel_statuses)), lang=lang, layer_id="release-parcels"),
+        maps.outline_layer(edge.query(queries.outlines, table_name="grids"), layer_id="grid-outlines",
+                           color=[150, 150, 150, 160], width_px=0.7),
+        maps.outline_layer(edge.query(queries.outlines, table_name="parks"), layer_id="park-outlines",
+                           color=maps.PARK_LINE, width_px=1.5),
+    ]
+    villages_outline = edge.query(queries.outlines, table_name="villages")
+    layers += [maps.outline_layer(villages_outline, layer_id="village-outlines"),
+               maps.label_layer(villages_outline, lang=lang, layer_id="village-labels")]
+    points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
+    if show_ordinary:
+        n_ordinary = edge.query(safety.ordinary_firm_count, **where)
+        if n_ordinary > safety.DENSITY_THRESHOLD:
+            layers.append(views.density_layer(edge.query(safety.ordinary_firm_density, **where)))
+            st.caption(edge.t("fs_density_caption", n=n_ordinary))
+        else:
+            ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
+            layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
+            points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
+    if len(near):
+        layers.append(views.ring_layer(near.drop_duplicates("firm_id")))
+        points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
+    layers.append(maps.firms_layer(firms, lang=lang, layer_id=RISKY_LAYER))
+    focus = safety.clean_firm_id(st.query_params.get("firm"))
+    focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
+    if focus_story:
+        deck = maps.deck(layers, center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]), zoom=16)
+    else:
+        deck = maps.deck(layers, center=edge.query(queries.view_center))
+    st.pydeck_chart(deck, height=600, key="firms_map", on_select=on_map_click, selection_mode="single-object")
+    items = [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses]
+    items += [(edge.t("fs_legend_grid"), [150, 150, 150]), (edge.t("fs_legend_park"), maps.PARK_LINE)]
+    st.markdown(maps.legend_html(items, points=points), unsafe_allow_html=True)
+    st.caption(edge.t("fs_map_caption"))
+
+# ---- list ---------------------------------------------------------------------------------------
+with tab_list:
+    st.caption(edge.t("fs_list_caption", n=len(firms)))
+    shown = firms.drop(columns=["park_id"])
+    st.dataframe(views.for_display(shown, table="firms", lang=lang, keep_village=True), hide_index=True,
+                 key="firm_list", on_select=on_row_pick("firm_list", shown), selection_mode="single-row")
+    edge.export_buttons(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), table="firms",
+                        name="risky-firms", filters=filters)
+
+# ---- inspections --------------------------------------------------------------------------------
+with tab_insp:
+    start, end = k["start"], k["end"]
+    st.caption(edge.t("fs_insp_caption", start=start, end=end))
+    st.plotly_chart(views.trend_figure(edge.query(safety.inspections_by_month, as_of=as_of), lang=lang),
+                    width="stretch", key="insp_trend")
+    breakdown = edge.query(safety.inspections_breakdown, start=start, end=end)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(views.category_figure(breakdown, lang=lang), width="stretch", key="insp_category")
+    right.plotly_chart(views.outcome_figure(breakdown, lang=lang), width="stretch", key="insp_outcome")
+
+    st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
+    rect = edge.query(safety.rectification_orders, role=role, start=start, end=end)
+    st.dataframe(views.for_display(rect, table="firms", lang=lang), hide_index=True, key="rect_table",
+                 on_select=on_row_pick("rect_table", rect), selection_mode="single-row")
+    edge.export_buttons(rect, table="firms", name=f"rectification-orders-{year}", formats=("csv", "xlsx"),
+                        filters={"year": year})
+
+    st.subheader(edge.t("fs_repeat_title"))
+    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, safety.DEFAULT_MIN_PROBLEMS,
+                                                 key="repeat_min")
+    repeat = edge.query(safety.repeat_problem_firms, role=role, start=start, end=end,
+                        min_problems=int(min_problems))
+    st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
+    st.dataframe(views.for_display(repeat, table="firms", lang=lang), hide_index=True, key="repeat_table",
+                 on_select=on_row_pick("repeat_table", repeat), selection_mode="single-row")
+    edge.export_buttons(repeat, table="firms", name=f"repeat-problem-firms-{year}", formats=("csv", "xlsx"),
+                        filters={"year": year, "min_problems": int(min_problems)})
+
+    st.subheader(edge.t("fs_grid_map_title"))
+    per_grid = edge.query(safety.inspections_per_grid, start=start, end=end)
+    grid_layers = [views.grid_counts_layer(per_grid, lang=lang),
+                   maps.outline_layer(villages_outline, layer_id="grid-map-villages"),
+                   maps.label_layer(villages_outline, lang=lang, layer_id="grid-map-labels")]
+    st.pydeck_chart(maps.deck(grid_layers, center=edge.query(queries.view_center)), height=520,
+                    key="grid_map")
+    st.markdown(maps.legend_html(views.grid_legend(per_grid, lang=lang)), unsafe_allow_html=True)
+
+# ---- the story of one firm ----------------------------------------------------------------------
+firm_id = st.session_state.get(STORY)
+story = edge.query(safety.firm_story, role=role, firm_id=firm_id, as_of=as_of) if firm_id else None
+st.divider()
+if story is None:
+    st.info(edge.t("fs_story_hint") if not firm_id else edge.t("fs_story_missing", id=firm_id))
+else:
+    firm = story["firm"]
+    st.subheader(edge.t("fs_story_title", name=firm.get("name") or firm["firm_id"]))
+    facts = views.story_facts(firm, lang=lang)
+    left, right = st.columns([2, 3])
+    left.dataframe(facts, hide_index=True, key="story_facts")
+    if "uscc" in firm:
+        if firm.get("uscc_problem"):
+            left.error(edge.t("fs_uscc_bad", problem=firm["uscc_problem"]))
+        else:
+            left.success(edge.t("fs_uscc_ok"))
+    right.markdown(f"**{edge.t('fs_story_history')}**")
+    right.dataframe(views.listing_history(story, lang=lang), hide_index=True, key="story_history")
+    if story["inspections"] is None:
+        st.info(edge.t("fs_story_insp_hidden"))
+    else:
+        st.markdown(f"**{edge.t('fs_story_inspections', n=len(story['inspections']))}**")
+        st.dataframe(views.for_display(story["inspections"], table="inspections", lang=lang),
+                     hide_index=True, key="story_inspections")

@@ -1,0 +1,167 @@
+"""Import for planners: upload a file, pick the table, read the report and the map of what would
+change, then confirm; every import is a new dataset version, and any kept version can be restored."""
+
+import contextlib
+import hashlib
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import edge
+from dayuan_geo import access, dataset, ingest, maps, queries, versions
+from dayuan_geo import schema as S
+
+lang, role = edge.lang(), edge.role()
+st.title(edge.t("imp_title"))
+st.caption(edge.t("imp_caption"))
+if not access.may_import(role):
+    st.error(edge.t("imp_not_allowed"))
+    st.stop()
+
+directory = dataset.data_dir()
+STATE = "_import_checked"  # the last check: options, saved upload, report, preview
+# labels resolved once per run, so a widget's format function never depends on session state
+CRS_LABELS = {c: edge.t(k) for c, k in (("", "imp_crs_file"), ("gcj02", "imp_crs_gcj02"), ("bd09", "imp_crs_bd09"),
+                                         ("EPSG:4547", "imp_crs_4547"))}
+MODE_LABELS = {m: edge.t(f"imp_mode_{m}") for m in ingest.MODES}
+TABLE_LABELS = {n: f"{S.table(n).label(lang)} ({n})" for n in S.TABLE_NAMES}
+CHANGE_LABELS = {"added": edge.t("imp_added"), "changed": edge.t("imp_changed"), "removed": edge.t("imp_removed")}
+
+
+def saved_upload(upload) -> Path:
+    """The upload in a private temporary folder, under its own base name (sanitised)."""
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"dayuan-upload-{digest}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    name = re.sub(r"[^\w.\-]", "_", Path(upload.name).name)[-120:] or "upload"
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def discard(options: dict) -> None:
+    """Remove the saved upload (only ever a folder saved_upload made)."""
+    folder = Path(options["path"]).parent
+    if folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("dayuan-upload-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(options: dict, *, dry_run: bool) -> ingest.ImportResult:
+    bar = st.progress(0.0, text=edge.t("imp_checking"))
+    result = ingest.run_import(
+        Path(options["path"]), table=options["table"], directory=directory, user=edge.user_name() or "local",
+        role=role, crs=options["crs"] or None, mode=options["mode"], skip_invalid=options["skip"],
+        dry_run=dry_run, display_name=options["name"],
+        progress=lambda step, f: bar.progress(min(1.0, f), text=step),
+    )
+    bar.empty()
+    return result
+
+
+with st.form("import_form"):
+    upload = st.file_uploader(edge.t("imp_file"), type=[s.lstrip(".") for s in ingest.SUFFIXES])
+    c1, c2, c3 = st.columns(3)
+    table = c1.selectbox(edge.t("imp_table"), S.TABLE_NAMES, index=S.TABLE_NAMES.index("parcels"),
+                         format_func=TABLE_LABELS.get)
+    mode = c2.selectbox(edge.t("imp_mode"), ingest.MODES, format_func=MODE_LABELS.get)
+    crs = c3.selectbox(edge.t("imp_crs"), list(CRS_LABELS), format_func=CRS_LABELS.get)
+    skip = st.checkbox(edge.t("imp_skip"))
+    checked = st.form_submit_button(edge.t("imp_check"), type="primary")
+
+if checked and upload is not None:
+    options = {"path": str(saved_upload(upload)), "name": Path(upload.name).name, "table": table, "mode": mode,
+               "crs": crs, "skip": skip}
+    result = run(options, dry_run=True)
+    st.session_state[STATE] = {"options": options, "report": result.report, "preview": result.preview}
+    if result.report.status != "checked":
+        discard(options)
+
+state = st.session_state.get(STATE)
+if state:
+    report: ingest.Report = state["report"]
+    options = state["options"]
+    if report.status == "refused":
+        st.error(edge.t("imp_refused"))
+    elif report.status == "unchanged":
+        st.info(edge.t("imp_unchanged"))
+    elif report.status == "imported":
+        st.success(edge.t("imp_done", version=report.version))
+    else:
+        st.success(edge.t("imp_ready"))
+    st.text(report.summary())  # plain text: the file name is the uploader's
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(edge.t("imp_added"), f"{report.added:,}")
+    m2.metric(edge.t("imp_changed"), f"{report.changed:,}")
+    m3.metric(edge.t("imp_removed"), f"{report.removed:,}")
+    m4.metric(edge.t("imp_skipped"), f"{len(report.error_rows) if options['skip'] else 0:,}")
+
+    st.subheader(edge.t("imp_report"))
+    issues = report.to_frame()
+    if issues.empty:
+        st.caption(edge.t("imp_no_issues"))
+    else:
+        issues["level"] = issues["level"].map(lambda v: edge.t(f"imp_level_{v}"))
+        issues.columns = [edge.t(f"imp_h_{c}") for c in issues.columns]
+        st.dataframe(issues, hide_index=True, width="stretch", key="import_report")
+
+    preview = state["preview"]
+    if preview is not None and len(preview) and report.status != "refused":
+        st.subheader(edge.t("imp_preview"))
+        tbl = S.table(report.table)
+        key = ingest.key_columns(report.table)[0]
+        if tbl.has_geometry:
+            villages = edge.query(queries.outlines, table_name="villages")
+            name_col = "name" if "name" in tbl.column_names else None
+            layers = [
+                maps.outline_layer(edge.query(queries.outlines, table_name="parks"), layer_id="park-outlines",
+                                   color=maps.PARK_LINE, width_px=1),
+                maps.outline_layer(villages, layer_id="village-outlines"),
+                maps.label_layer(villages, lang=lang, layer_id="village-labels"),
+                maps.changes_layer(preview, labels=CHANGE_LABELS, key=key, name_col=name_col,
+                                   point=tbl.geometry_type == "Point"),
+            ]
+            center, zoom = ingest.preview_view(preview) or (edge.query(queries.view_center), 12.3)
+            st.pydeck_chart(maps.deck(layers, center=center, zoom=zoom), height=480, key="import_map")
+            st.markdown(maps.legend_html([(CHANGE_LABELS[c], maps.CHANGE_COLORS[c]) for c in CHANGE_LABELS]),
+                        unsafe_allow_html=True)
+        shown = preview.drop(columns=[S.GEOMETRY_COLUMN], errors="ignore").copy()
+        shown["change"] = shown["change"].map(CHANGE_LABELS)
+        shown.columns = [S.column_label(report.table, c, lang) if c != "change" else edge.t("imp_rows")
+                         for c in shown.columns]
+        st.dataframe(shown.head(2_000), hide_index=True, width="stretch", key="import_rows")
+
+    changes = report.added + report.changed + report.removed
+    if report.status == "checked" and changes and st.button(edge.t("imp_confirm"), type="primary",
+                                                            key="import_confirm"):
+        result = run(options, dry_run=False)
+        state["report"] = result.report
+        discard(options)
+        if result.report.status == "imported":
+            # the version is committed (and in the import log); the audit trail is best effort here
+            with contextlib.suppress(Exception):
+                edge.audit("import", what=report.table, rows=changes,
+                           detail={"file": options["name"], "mode": options["mode"], "version": result.report.version})
+        st.rerun()
+
+st.divider()
+st.subheader(edge.t("imp_history"))
+history = pd.DataFrame(versions.history(directory))
+if not history.empty:
+    shown = history[["version", "created_at", "user", "table", "file", "mode", "added", "changed", "removed", "note"]]
+    shown.columns = [edge.t(k) for k in ("imp_h_version", "imp_h_when", "imp_h_user", "imp_h_table", "imp_h_file",
+                                         "imp_mode", "imp_added", "imp_changed", "imp_removed", "imp_h_note")]
+    st.dataframe(shown, hide_index=True, width="stretch", key="import_history")
+    older = [int(v) for v in history.loc[~history["current"], "version"]]
+    if older:
+        c1, c2 = st.columns([1, 3])
+        pick = c1.selectbox(edge.t("imp_restore_pick"), older, key="restore_pick")
+        if c2.button(edge.t("imp_restore"), key="restore_button"):
+            manifest = versions.restore(directory, int(pick), user=edge.user_name() or "local", role=role)
+            st.success(edge.t("imp_restored", old=pick, new=manifest["dataset_version"]))
+with st.expander(edge.t("imp_log")):
+    st.dataframe(pd.DataFrame(versions.import_log(directory)), hide_index=True, width="stretch", key="import_log")

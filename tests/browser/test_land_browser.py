@@ -1,0 +1,119 @@
+"""The land release explorer in real Chromium: the map draws, a real click on a parcel opens its
+story, a link reproduces a filtered view, and the CSV download arrives with a BOM."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+
+import geopandas as gpd
+
+from dayuan_geo import land
+
+from .conftest import SCREENSHOTS
+
+PARCEL = "P00002-01"  # 华邦物流园1号地块, released 2021-03-14
+PARK = "P00002"
+TILE = 512  # deck.gl's world size in pixels at zoom 0
+
+
+def _pixel_offset(view: dict, lon: float, lat: float) -> tuple[float, float]:
+    """Screen offset (x right, y down) of (lon, lat) from the centre of a Web Mercator view."""
+    scale = TILE * 2 ** view["zoom"]
+
+    def y(phi: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(phi) / 2))
+
+    return ((lon - view["longitude"]) / 360 * scale,
+            -(y(lat) - y(view["latitude"])) / (2 * math.pi) * scale)
+
+
+def _known_deep_link_probe(url: str) -> bool:
+    # Opened at /land, Streamlit's frontend first asks /land/_stcore/... then falls back to /_stcore
+    return "/land/_stcore/" in url
+
+
+def _map(page):
+    page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+    page.wait_for_timeout(2500)  # let deck.gl draw its first frames
+    canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 300
+    assert len(set(canvas.screenshot()[1000:4000])) > 20  # drawn, not blank
+    return canvas, box
+
+
+def test_search_then_click_opens_the_story_and_csv_has_a_bom(app_server, page, demo_dir):
+    # opened from the root URL and the navigation, as a person would: no console error at all
+    page.goto(app_server.url + "/", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    page.get_by_role("link", name="土地释放").click()
+    _map(page)
+    assert "共 358 宗" in " ".join(page.locator('[data-testid="stMetric"]').all_inner_texts())
+
+    search = page.get_by_label("搜索地块编号或名称")
+    search.fill(PARCEL)
+    search.press("Enter")
+    page.wait_for_function(f"() => location.search.includes('q={PARCEL}')", timeout=30_000)
+    page.locator('[data-testid="stMetricValue"]', has_text=re.compile(r"^1$")).first.wait_for(timeout=30_000)
+    _, box = _map(page)  # the view fits the one parcel: the centre pixel is on it
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip", has_text=PARCEL).first
+    tooltip.wait_for(state="visible", timeout=10_000)
+    text = tooltip.inner_text()
+    assert "华邦物流园1号地块" in text and "园区: 华邦物流园" in text and "<b>" not in text
+
+    page.mouse.click(x, y)
+    page.wait_for_selector("text=已于 2021-03-14 释放", timeout=30_000)
+    page.wait_for_function(f"() => location.search.includes('parcel={PARCEL}')", timeout=30_000)
+    page.get_by_role("tab", name="整治项目").click()
+    page.wait_for_selector("text=华邦物流园整治项目", timeout=10_000)
+    page.screenshot(path=str(SCREENSHOTS / "land.png"))
+
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="导出 CSV").click()
+    download = info.value
+    assert download.suggested_filename == "land-parcels.csv"
+    data = Path(download.path()).read_bytes()
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["地块编号"] for r in rows] == [PARCEL]
+
+    assert not page.locator('[data-testid="stException"]').count()
+    assert page.console_errors == []
+    assert page.failed_requests == []
+
+
+def test_a_link_reproduces_a_view_and_a_computed_click_opens_another_parcel(app_server, page, demo_dir):
+    bad_responses = []
+    page.on("response", lambda r: bad_responses.append(r.url) if r.status >= 400 else None)
+    parcels = gpd.read_parquet(demo_dir / "parcels.parquet")
+    in_park = parcels[parcels["park_id"] == PARK]
+    target = in_park.loc[in_park["area_m2"].idxmax()]
+    x0, y0, x1, y1 = in_park.total_bounds
+    view = land.fit_view((x0, y0, x1, y1))  # what the page draws for ?park=P00002
+    point = target.geometry.representative_point()
+    dx, dy = _pixel_offset(view, point.x, point.y)
+
+    page.goto(f"{app_server.url}/land?park={PARK}&lang=en", wait_until="domcontentloaded")
+    page.locator('[data-testid="stMetricValue"]', has_text=re.compile(rf"^{len(in_park)}$")).first.wait_for(
+        timeout=60_000)
+    _, box = _map(page)
+    x, y = box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy
+    page.mouse.move(x, y)
+    page.locator(".deck-tooltip", has_text=target["parcel_id"]).first.wait_for(state="visible", timeout=10_000)
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name=re.compile(re.escape(target["name"]))).wait_for(timeout=30_000)
+    page.wait_for_function(f"() => location.search.includes('parcel={target['parcel_id']}')", timeout=30_000)
+    assert re.search(r"park=P00002", page.url) and "lang=en" in page.url
+    page.wait_for_selector("text=Parcels selected", timeout=10_000)
+
+    assert not page.locator('[data-testid="stException"]').count()
+    unexpected = [u for u in bad_responses if not _known_deep_link_probe(u)]
+    assert unexpected == []
+    assert all("404" in e for e in page.console_errors), page.console_errors

@@ -1,0 +1,187 @@
+"""Security in real Chromium: a viewer never receives a blacklisted firm's name, on any page or typed
+URL; firms named like scripts stay text; a leader's export lands in the audit log."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from dayuan_geo import auth, dataset
+
+from ..conftest import AS_OF
+from .conftest import PROJECT, SCREENSHOTS, AppServer
+
+PASSWORD = "browser-pass-1"
+
+
+def app_urls() -> list[str]:
+    """The url_path of every page app.py registers, read at test time."""
+    tree = ast.parse((PROJECT / "app.py").read_text(encoding="utf-8"))
+    urls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
+            urls += [k.value.value for k in node.keywords if k.arg == "url_path"]
+    return urls
+
+
+@pytest.fixture(scope="module")
+def secured(demo_dir, browser, tmp_path_factory):
+    """The demo dataset served with accounts: a viewer and a leader."""
+    cfg = tmp_path_factory.mktemp("secured")
+    accounts = cfg / "auth.toml"
+    auth.add_user("viewer1", "viewer", PASSWORD, path=accounts, rounds=4)
+    auth.add_user("leader1", "leader", PASSWORD, path=accounts, rounds=4)
+    server = AppServer(demo_dir, env={"DAYUAN_AUTH_FILE": str(accounts),
+                                      "DAYUAN_AUDIT_FILE": str(cfg / "audit.jsonl")})
+    server.audit_file = cfg / "audit.jsonl"
+    yield server
+    server.stop()
+
+
+def record_frames(page) -> list[bytes]:
+    """Every websocket message the app sends the browser (protobuf; text and Arrow tables as UTF-8)."""
+    frames: list[bytes] = []
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: frames.append(
+            payload if isinstance(payload, bytes) else payload.encode("utf-8")))
+
+    page.on("websocket", on_ws)
+    return frames
+
+
+def settle(page, ms: int = 2500) -> None:
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(ms)
+
+
+def sign_in(page, url: str, name: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector('input[type="password"]', timeout=60_000)
+    page.wait_for_timeout(300)
+    if page.locator('[role="dialog"]').count():  # "page not found" for an address no one has
+        page.keyboard.press("Escape")
+        page.wait_for_selector('[role="dialog"]', state="detached", timeout=10_000)
+    page.get_by_label("用户名").fill(name)
+    page.locator('input[type="password"]').fill(PASSWORD)
+    page.locator('input[type="password"]').press("Enter")  # Enter submits the form
+    page.wait_for_selector('[data-testid="stSidebar"] >> text=已登录', timeout=60_000)
+    settle(page)
+
+
+def found(frames: list[bytes], text: str, values: list[str]) -> list[str]:
+    blob = b"".join(frames)
+    return [v for v in values if v.encode("utf-8") in blob or v in text]
+
+
+def test_viewer_never_receives_blacklisted_names(secured, page, demo_dir):
+    firms = pd.read_parquet(demo_dir / "firms.parquet")
+    listed = firms[firms["risk_level"] == "blacklisted"]
+    names, codes = listed["name"].tolist(), listed["uscc"].tolist()
+    frames = record_frames(page)
+
+    urls = ["/", *[f"/{u}" for u in app_urls()], f"/firms?firm={listed['firm_id'].iloc[0]}",
+            f"/overview?firm={listed['firm_id'].iloc[0]}", "/import", "/audit", "/login", "/no-such-page"]
+    for url in dict.fromkeys(urls):
+        frames.clear()
+        sign_in(page, secured.url + url, "viewer1")
+        text = page.inner_text("body")
+        assert not found(frames, text, names), (url, found(frames, text, names)[:3])
+        assert not found(frames, text, codes), url
+        assert "审计日志：导出与导入" not in text and "风险企业" not in page.title()
+        nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert len(nav) <= 2, (url, nav)  # overview and the land map only
+        assert not page.locator('[data-testid="stException"]').count()
+    page.screenshot(path=str(SCREENSHOTS / "security-viewer.png"), full_page=True)
+
+
+def test_leader_sees_names_and_export_is_audited(secured, page, demo_dir):
+    """The detector above works (a leader does receive the names), and a download is audited."""
+    firms = pd.read_parquet(demo_dir / "firms.parquet")
+    names = firms.loc[firms["risk_level"] == "blacklisted", "name"].tolist()
+    frames = record_frames(page)
+    sign_in(page, secured.url + "/firms", "leader1")
+    assert found(frames, page.inner_text("body"), names)
+    page.get_by_role("tab", name="名单").click()
+    button = page.locator('[data-testid="stDownloadButton"] button', has_text="CSV").first
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as dl:
+        button.click()
+    body = Path(dl.value.path()).read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf")
+    page.wait_for_timeout(500)
+    entries = [json.loads(line) for line in secured.audit_file.read_text().splitlines()]
+    assert entries and entries[-1]["user"] == "leader1" and entries[-1]["role"] == "leader"
+    assert entries[-1]["action"] == "export" and entries[-1]["what"] == "firms"
+    assert entries[-1]["rows"] == body.decode("utf-8-sig").count("\r\n") - 1
+
+
+PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<script>window.__xss=2</script>",
+    "<svg/onload=window.__xss=3>",
+    '"><img src=x onerror=alert(1)>',
+    "<a href=javascript:window.__xss=4>x</a>",
+    "{{constructor.constructor('window.__xss=5')()}}",
+    "<iframe srcdoc='<script>parent.__xss=6</script>'>",
+    "=HYPERLINK(\"http://evil.example\",\"x\")",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile(demo_dir, browser, tmp_path_factory):
+    """A copy of the demo data whose risky firms are named (and listed for reasons) like attacks."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("hostile")
+    data = root / "data"
+    shutil.copytree(demo_dir, data)
+    firms = gpd.read_parquet(data / "firms.parquet")
+    risky = firms.index[firms["risk_level"] != "normal"]
+    for n, i in enumerate(risky):
+        firms.loc[i, "name"] = PAYLOADS[n % len(PAYLOADS)] + f" {n}"
+        firms.loc[i, "list_reason"] = PAYLOADS[(n + 3) % len(PAYLOADS)]
+    dataset.publish(data, {"firms": firms}, source="demo", as_of=AS_OF)
+    server = AppServer(data, env={"DAYUAN_AUTH_FILE": str(root / "no-accounts.toml"),
+                                  "DAYUAN_AUDIT_FILE": str(root / "audit.jsonl")})
+    server.focus = firms.loc[risky[0], "firm_id"]
+    yield server
+    server.stop()
+
+
+def test_hostile_firm_names_stay_text(hostile, page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    image_requests: list[str] = []
+    page.on("request", lambda r: image_requests.append(r.url) if r.url.rstrip("/").endswith("/x") else None)
+
+    urls = [f"/firms?firm={hostile.focus}", *[f"/{u}" for u in app_urls() if u not in ("audit", "import")]]
+    shown_as_text = False
+    for url in dict.fromkeys(urls):
+        page.goto(hostile.url + url, wait_until="domcontentloaded")
+        settle(page, 3000)
+        if "?firm=" in url:  # the firm's story, titled with its name
+            page.wait_for_selector("h3:has-text('企业档案')", timeout=60_000)
+        canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+        if canvas.count():  # hover the map's centre, where ?firm= puts the firm: its tooltip opens
+            box = canvas.bounding_box()
+            if box:
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.wait_for_timeout(800)
+        shown_as_text |= '<img src=x onerror="window.__xss=1">' in page.inner_text("body")
+        assert page.evaluate("() => window.__xss") is None, url
+        injected = "() => document.querySelectorAll('img[src=\"x\"], svg[onload], iframe[srcdoc]').length"
+        assert page.evaluate(injected) == 0, url
+        assert not page.locator('[data-testid="stException"]').count(), url
+    page.screenshot(path=str(SCREENSHOTS / "security-hostile.png"), full_page=True)
+    assert dialogs == []
+    assert image_requests == []
+    assert shown_as_text, "the hostile name should be on screen, as plain text"

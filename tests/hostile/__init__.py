@@ -1,0 +1,1 @@
+"""A corpus of bad and hostile import files, generated at test time (no binaries committed)."""

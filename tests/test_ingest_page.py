@@ -1,0 +1,80 @@
+"""AppTest runs of the import page: report, preview map of changes, confirm, history and restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dayuan_geo import dataset, ingest, versions
+from tests.hostile.corpus import Sample, parcel_rows
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture()
+def page_env(data_copy, monkeypatch):
+    monkeypatch.setenv("DAYUAN_DATA_DIR", str(data_copy))
+    return data_copy
+
+
+def open_page(lang: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if lang:
+        at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/import.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def checked(at: AppTest, path: Path, **options) -> AppTest:
+    """What the page's Check button stores (AppTest cannot drive a file upload)."""
+    opts = {"path": str(path), "name": path.name, "table": "parcels", "mode": "append", "crs": "", "skip": False,
+            **options}
+    result = ingest.run_import(path, table=opts["table"], directory=dataset.data_dir(), user="t", role="planner",
+                               mode=opts["mode"], dry_run=True, display_name=path.name)
+    at.session_state["_import_checked"] = {"options": opts, "report": result.report, "preview": result.preview}
+    return at.run()
+
+
+def test_page_shows_form_and_history(page_env):
+    at = open_page()
+    assert at.title[0].value == "导入数据文件"
+    assert [s.label for s in at.selectbox][:3] == ["导入到", "方式", "坐标系"]
+    assert at.dataframe[0].value["版本"].tolist() == [1]
+
+
+def test_check_preview_confirm_and_restore(page_env, tmp_path):
+    path = tmp_path / "new-parcels.geojson"
+    parcel_rows(Sample.of(page_env), 3).to_file(path)
+    at = checked(open_page(), path)
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["新增"] == "3"
+    spec = at.get("deck_gl_json_chart")[0].proto.json
+    assert "BAD-000" in spec and "PolygonLayer" in spec
+    rows = at.dataframe[0].value if "变更的记录" in at.dataframe[0].value.columns else at.dataframe[1].value
+    assert sorted(rows["地块编号"]) == ["BAD-000", "BAD-001", "BAD-002"]
+    assert dataset.read_manifest(page_env)["dataset_version"] == 1  # a check writes nothing
+    at.button(key="import_confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert dataset.read_manifest(page_env)["dataset_version"] == 2
+    assert "v2" in " ".join(s.value for s in at.success)
+    at.selectbox(key="restore_pick").set_value(1)
+    at.button(key="restore_button").click().run()
+    assert not at.exception
+    assert dataset.read_manifest(page_env)["dataset_version"] == 3
+    assert versions.history(page_env)[0]["note"] == "restored version 1"
+
+
+def test_refused_file_shows_report_in_english(page_env, tmp_path):
+    path = tmp_path / "bad.geojson"
+    parcel_rows(Sample.of(page_env), 2, release_status=["搬迁中", "not_started"]).to_file(path)
+    at = checked(open_page("en"), path)
+    assert not at.exception
+    assert "nothing was imported" in " ".join(e.value for e in at.error)
+    report = at.dataframe[0].value
+    assert report.loc[0, "Row"] == 1 and report.loc[0, "Level"] == "Error"
+    assert "unknown value" in report.loc[0, "Problem"]
+    assert not [b for b in at.button if b.key == "import_confirm"]

@@ -1,0 +1,145 @@
+"""The map budget: every parcel while they fit, parks or grid cells beyond, and the same totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dayuan_geo import mapdata, maps, queries
+
+AS_OF = dt.date(2026, 11, 20)
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def cur(store):
+    return store.cursor()
+
+
+@pytest.fixture(scope="module")
+def parcels(demo_dir) -> pd.DataFrame:
+    """The parcels file with each parcel's status on AS_OF, computed here with pandas."""
+    df = gpd.read_parquet(demo_dir / "parcels.parquet")
+    released_on = pd.to_datetime(df["released_on"])
+    df["status"] = df["release_status"].where(~(released_on > pd.Timestamp(AS_OF)), "vacating")
+    df["released"] = released_on <= pd.Timestamp(AS_OF)
+    return df
+
+
+def test_parcels_within_budget_are_drawn_one_by_one(cur, parcels):
+    md = mapdata.parcel_map(cur, as_of=AS_OF)
+    assert md.level == "parcel" and not md.aggregated
+    assert md.parcels == md.shown == len(parcels)
+    assert set(md.frame["parcel_id"]) == set(parcels["parcel_id"])
+    assert mapdata.caption(md, "en") is None
+    assert mapdata.legend_items(md, "en") == maps.legend_items("en")
+
+
+def test_filters_match_pandas(cur, parcels):
+    md = mapdata.parcel_map(cur, as_of=AS_OF, statuses=("vacating", "released"))
+    want = parcels[parcels["status"].isin(["vacating", "released"])]
+    assert md.parcels == len(want)
+    assert sorted(md.frame["parcel_id"]) == sorted(want["parcel_id"])
+    village = parcels["village_code"].iloc[0]
+    md = mapdata.parcel_map(cur, as_of=AS_OF, village_code=village)
+    assert md.parcels == int((parcels["village_code"] == village).sum())
+
+
+def test_over_budget_sums_by_park_with_the_same_totals(cur, parcels):
+    md = mapdata.parcel_map(cur, as_of=AS_OF, budget=100)
+    assert len(parcels) > 100 and md.level == "park"
+    assert md.shown == parcels["park_id"].nunique() <= 100
+    assert int(md.frame["parcels"].sum()) == len(parcels)
+    assert md.frame["area_m2"].sum() == pytest.approx(parcels["area_m2"].sum(), abs=0.5)
+    assert md.frame["released_m2"].sum() == pytest.approx(parcels.loc[parcels["released"], "area_m2"].sum(),
+                                                           abs=0.5)
+    assert md.frame["released_m2"].sum() == pytest.approx(2_015_800, rel=0.001)
+    assert md.frame["share"].between(0, 1).all()
+    by_park = parcels.groupby("park_id")["area_m2"].sum()
+    got = md.frame.set_index("id")["area_m2"]
+    assert got.sort_index().to_numpy() == pytest.approx(by_park.sort_index().to_numpy(), abs=0.01)
+    text = mapdata.caption(md, "en")
+    assert f"{len(parcels):,} parcels" in text and "budget of 100" in text and "parks" in text
+    assert "园区" in mapdata.caption(md, "zh")
+
+
+def test_beyond_the_parks_sums_on_grid_cells(cur, parcels):
+    n_parks = parcels["park_id"].nunique()
+    md = mapdata.parcel_map(cur, as_of=AS_OF, budget=n_parks - 1)
+    assert md.level == "cell" and md.cell_m in mapdata.CELL_SIZES_M
+    assert md.shown <= n_parks - 1
+    assert int(md.frame["parcels"].sum()) == len(parcels)
+    assert md.frame["area_m2"].sum() == pytest.approx(parcels["area_m2"].sum(), abs=0.5)
+    # the smallest cell that fits: the next smaller size would give more cells than the budget
+    assert all(len(ring) == 5 for ring in md.frame["polygon"])
+    assert f"{md.cell_m:,} m" in mapdata.caption(md, "en")
+    tiny = mapdata.parcel_map(cur, as_of=AS_OF, budget=3)
+    assert tiny.level == "cell" and tiny.shown <= 3 and int(tiny.frame["parcels"].sum()) == len(parcels)
+
+
+def test_bad_input_is_refused(cur):
+    with pytest.raises(ValueError, match="release status"):
+        mapdata.parcel_map(cur, as_of=AS_OF, statuses=("gone",))
+    with pytest.raises(ValueError, match="budget"):
+        mapdata.parcel_map(cur, as_of=AS_OF, budget=0)
+
+
+def test_budget_from_environment(monkeypatch):
+    monkeypatch.delenv(mapdata.BUDGET_ENV, raising=False)
+    assert mapdata.polygon_budget() == mapdata.DEFAULT_POLYGON_BUDGET
+    monkeypatch.setenv(mapdata.BUDGET_ENV, "250")
+    assert mapdata.polygon_budget() == 250
+    monkeypatch.setenv(mapdata.BUDGET_ENV, "lots")
+    with pytest.raises(ValueError, match=mapdata.BUDGET_ENV):
+        mapdata.polygon_budget()
+
+
+def test_aggregate_tooltips_are_escaped_and_coloured_by_share():
+    frame = pd.DataFrame({"id": ["P1", "P2"], "label": ["<img src=x onerror=alert(1)>", "园"],
+                          "parcels": [3, 2], "area_m2": [100.0, 50.0], "released_m2": [0.0, 50.0],
+                          "polygon": [[[0, 0], [1, 0], [1, 1], [0, 0]]] * 2})
+    md = mapdata.MapData("park", mapdata._with_share(frame), 5, 1)
+    records = mapdata.layer(md, lang="en").data
+    assert "<img" not in records[0]["tooltip_html"] and "&lt;img" in records[0]["tooltip_html"]
+    assert "100%" in records[1]["tooltip_html"]
+    assert records[0]["color"] == maps.STATUS_COLORS["not_started"]
+    assert records[1]["color"] == maps.STATUS_COLORS["released"]
+    assert mapdata.legend_items(md, "en")[0][0] == "0% released"
+
+
+def test_compact_deck_is_the_same_spec_in_fewer_bytes(cur):
+    view = mapdata.parcel_view(cur, as_of=AS_OF, lang="zh")
+    layers = [view.layer]
+    plain = maps.deck(layers, center=queries.view_center(cur)).to_json()
+    compact = mapdata.deck(layers, center=queries.view_center(cur)).to_json()
+    assert json.loads(compact) == json.loads(plain)
+    assert len(compact.encode()) < len(plain.encode()) / 2
+    assert "地块" in compact  # Chinese stays UTF-8 instead of \\u escapes
+
+
+def test_view_carries_layer_and_counts(cur, parcels):
+    view = mapdata.parcel_view(cur, as_of=AS_OF, lang="en", budget=10)
+    assert view.aggregated and view.parcels == len(parcels)
+    assert len(view.layer.data) == view.shown <= 10
+    assert 7.0 <= view.zoom <= 12.3
+
+
+def test_overview_says_when_the_map_is_aggregated(app_env, monkeypatch, parcels):
+    monkeypatch.setenv(mapdata.BUDGET_ENV, "40")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{len(parcels):,} parcels exceed the map's budget of 40 polygons" in captions
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    polygons = next(layer for layer in spec["layers"] if layer["id"] == "parcels")
+    assert len(polygons["data"]) <= 40
+    assert sum(int(r["tooltip_html"].split("Parcels</b>: ")[1].split("<")[0].replace(",", ""))
+               for r in polygons["data"]) == len(parcels)
