@@ -23,12 +23,12 @@ GENESIS = "0" * 64
 _TAIL_BYTES = 1 << 16
 
 
-def audit_file() -> Path:
-    """$DAYUAN_AUDIT_FILE if set, else logs/audit.jsonl beside the data dir."""
+def audit_file(directory: Path | None = None) -> Path:
+    """$DAYUAN_AUDIT_FILE if set, else logs/audit.jsonl beside the data dir (directory, or the default)."""
     env = os.environ.get(AUDIT_FILE_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    return dataset.data_dir().parent / "logs" / "audit.jsonl"
+    return Path(directory or dataset.data_dir()).resolve().parent / "logs" / "audit.jsonl"
 
 
 def _digest(line: str) -> str:

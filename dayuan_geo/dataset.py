@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import geoparquet
 from . import schema as S
 
 ROW_GROUP_SIZE = 65_536
@@ -223,7 +224,9 @@ _ARROW_KIND = {
 def _geo_problems(name: str, meta: dict | None) -> list[str]:
     if meta is None:
         return [f"{name}: not GeoParquet (no 'geo' metadata)"]
-    out = []
+    out = geoparquet.metadata_problems(meta, label=name)  # the specification's JSON schema
+    if out:
+        return out
     if meta.get("version") != S.GEOPARQUET_VERSION:
         out.append(f"{name}: GeoParquet version {meta.get('version')!r}, expected {S.GEOPARQUET_VERSION}")
     if meta.get("primary_column") != S.GEOMETRY_COLUMN:

@@ -8,6 +8,7 @@ tools: the schema's column names and codes, geometry in WGS 84.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -15,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from . import schema as S
 
@@ -26,7 +28,7 @@ MIME = {
     "geoparquet": "application/vnd.apache.parquet",
 }
 # Columns that only serve drawing or caching, never part of what a user exports.
-INTERNAL_COLUMNS = ("wkb", "polygon", "path", "position", "color", "tooltip_html", "bbox")
+INTERNAL_COLUMNS = ("wkb", "polygon", "path", "position", "color", "tooltip", "bbox")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -83,6 +85,9 @@ def to_csv(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
 
 def to_xlsx(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
     frame = for_people(df, table=table, lang=lang)
+    for col in frame.columns:  # XML cannot carry control characters; a hostile name must not block the file
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = [ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in frame[col]]
     for col in frame.columns:  # dates as Excel dates, not timestamps with a midnight time
         if pd.api.types.is_datetime64_any_dtype(frame[col]) or str(frame[col].dtype).startswith("date32"):
             frame[col] = pd.to_datetime(frame[col]).dt.date
@@ -104,7 +109,9 @@ def _geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
         raise ValueError("this selection has no geometry; export it as CSV or XLSX")
     attrs = attributes(df).copy()
     for col in attrs.columns:
-        if pd.api.types.is_datetime64_any_dtype(attrs[col]) or str(attrs[col].dtype).startswith("date32"):
+        if attrs[col].dtype == object and any(isinstance(v, dt.date) for v in attrs[col].head(50)):
+            attrs[col] = [v.isoformat() if isinstance(v, dt.date) else v for v in attrs[col]]
+        elif pd.api.types.is_datetime64_any_dtype(attrs[col]) or str(attrs[col].dtype).startswith("date32"):
             attrs[col] = pd.to_datetime(attrs[col]).dt.strftime("%Y-%m-%d").astype(object)
             attrs[col] = attrs[col].where(attrs[col].notna(), None)
     return gpd.GeoDataFrame(attrs, geometry=geom, crs=S.STORAGE_CRS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import os
 import re
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import dataset, export
+from . import audit, dataset, export
 from . import schema as S
 
 Cursor = duckdb.DuckDBPyConnection
@@ -196,6 +197,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = export_table(store.cursor(), args.table, fmt=fmt, path=path, filters=filters, lang=args.lang)
     finally:
         store.close()
+    # the shell is the machine's operator: the export is logged under the login name
+    audit.record(user=getpass.getuser(), role="operator", action="export", what=args.table, rows=rows,
+                 filters={"cli": list(args.filter or [])}, detail={"format": fmt, "file": path.name},
+                 path=audit.audit_file(directory))
     print(f"{rows:,} rows of {args.table} written to {path} ({fmt})")
     return 0
 

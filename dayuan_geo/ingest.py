@@ -23,7 +23,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import access, chinacrs, dataset, versions
+from . import access, audit, chinacrs, dataset, versions
 from . import schema as S
 from .ingest_read import (  # noqa: F401 - re-exported: the import API in one place
     FORMATS,
@@ -868,6 +868,11 @@ def cmd_import(args) -> int:
         progress=lambda step, f: print(f"[{f:4.0%}] {step}", file=sys.stderr),
     )
     print(result.report.to_text())
+    if not args.dry_run:  # imports and refusals alike are on the record
+        audit.record(user=args.user or getpass.getuser(), role=args.role, action="import", what=args.table,
+                     rows=result.report.added + result.report.changed + result.report.removed,
+                     detail={"file": path.name, "mode": args.mode, "exit_code": result.exit_code},
+                     path=audit.audit_file(_data_dir(args)))
     return result.exit_code
 
 
@@ -894,6 +899,9 @@ def cmd_restore(args) -> int:
     from .cli import _data_dir
 
     manifest = versions.restore(_data_dir(args), args.version, user=args.user or getpass.getuser(), role=args.role)
+    audit.record(user=args.user or getpass.getuser(), role=args.role, action="restore",
+                 what=f"version {args.version}", rows=None, path=audit.audit_file(_data_dir(args)),
+                 detail={"new_version": manifest["dataset_version"]})
     print(f"restored version {args.version} as version {manifest['dataset_version']}")
     return 0
 

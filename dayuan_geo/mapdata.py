@@ -242,7 +242,7 @@ def aggregate_layer(md: MapData, *, lang: str = "zh", layer_id: str = "parcels")
             "id": df["id"].astype(str),
             "polygon": df["polygon"],
             "color": share_color(df["share"].to_numpy()).tolist(),
-            "tooltip_html": tips,
+            "tooltip": tips,
         }
     )
     return pdk.Layer(

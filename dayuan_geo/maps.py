@@ -1,8 +1,8 @@
-"""pydeck builders: data in, layers and decks out. Every value shown in a tooltip is escaped here.
+"""pydeck builders: data in, layers and decks out.
 
-deck.gl puts tooltip templates into the page as HTML, substituting values verbatim, so the
-builders render each row's tooltip to an escaped HTML string (`tooltip_html`) and the deck's
-template refers only to that column.
+Tooltips are plain text: each row carries its whole tooltip as text (`tooltip`) and the deck's
+template is `{"text": "{tooltip}"}`, which the browser shows with innerText. Data never reaches a
+tooltip as HTML, so a firm called `<img src=x onerror=...>` is shown as those characters.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ RISK_COLORS: dict[str, list[int]] = {
 VILLAGE_LINE = [60, 60, 60, 220]
 PARK_LINE = [90, 90, 90, 160]
 LABEL_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
-TOOLTIP_STYLE = {"backgroundColor": "#263238", "color": "white", "fontSize": "12px"}
+TOOLTIP_STYLE = {"backgroundColor": "#263238", "color": "white", "fontSize": "12px", "whiteSpace": "pre-line"}
+# The deck-level tooltip every map uses: the row's text, set with innerText by the browser.
+TOOLTIP = {"text": "{tooltip}", "style": TOOLTIP_STYLE}
 COORD_DIGITS = 6  # ~0.1 m: enough for the eye, and keeps the message to the browser small
 
 
@@ -62,10 +64,8 @@ def _quoted(text: str) -> str:
 
 
 def tooltip_rows(pairs: Iterable[tuple[str, object]]) -> str:
-    """One tooltip as HTML, every label and value escaped."""
-    return "<br/>".join(
-        f"<b>{html.escape(str(k))}</b>: {html.escape('' if v is None else str(v))}" for k, v in pairs
-    )
+    """One tooltip as text lines `label: value` (shown as text, never parsed as HTML)."""
+    return "\n".join(f"{k}: {'' if v is None else v}" for k, v in pairs)
 
 
 def _date_text(value: object) -> str:
@@ -87,7 +87,7 @@ def parcels_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "parcel
         }
     )
     village = df["village_zh"] if lang == "zh" else df["village_en"]
-    data["tooltip_html"] = [
+    data["tooltip"] = [
         tooltip_rows(
             [
                 (t("tt_parcel", lang), f"{pid} {name}"),
@@ -184,7 +184,7 @@ def firms_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "firms",
             "firm_id": df["firm_id"].astype(str),
             "position": [[round(x, 6), round(y, 6)] for x, y in zip(df["lon"], df["lat"], strict=True)],
             "color": [RISK_COLORS.get(r, RISK_COLORS["normal"]) for r in df["risk_level"]],
-            "tooltip_html": [tip(row) for row in df.to_dict("records")],
+            "tooltip": [tip(row) for row in df.to_dict("records")],
         }
     )
     return pdk.Layer(
@@ -218,7 +218,7 @@ def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 
         layers=layers,
         initial_view_state=pdk.ViewState(longitude=center[0], latitude=center[1], zoom=zoom),
         map_provider=None,
-        tooltip={"html": "{tooltip_html}", "style": TOOLTIP_STYLE},
+        tooltip=TOOLTIP,
         **({"map_style": style} if style else {}),
     )
 
@@ -267,10 +267,10 @@ def changes_layer(df: pd.DataFrame, *, labels: dict[str, str], key: str, name_co
     if point:
         pts = [shapely.get_coordinates(g)[0] for g in rows["geometry"]]
         data = pd.DataFrame({"position": [[round(float(x), 6), round(float(y), 6)] for x, y in pts],
-                             "color": colors, "tooltip_html": tips})
+                             "color": colors, "tooltip": tips})
         return pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position="position",
                          get_fill_color="color", radius_min_pixels=5, get_radius=15, pickable=True)
-    data = pd.DataFrame({"polygon": rings(wkb), "color": colors, "tooltip_html": tips})
+    data = pd.DataFrame({"polygon": rings(wkb), "color": colors, "tooltip": tips})
     return pdk.Layer("PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
                      get_line_color=[40, 40, 40, 220], line_width_min_pixels=1, stroked=True, filled=True,
                      pickable=True)

@@ -8,6 +8,7 @@ columns that role may see (access.visible_columns), so a page cannot show more t
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pandas as pd
@@ -53,6 +54,45 @@ WHERE p.started_on <= as_of
 """
 
 
+# Each project's state and the headline KPIs on the dataset's own date, the day every page asks
+# about, are computed once when the Store loads a version; other days are computed when asked.
+PRECOMPUTED_STATE = "project_state_at_data_date"
+
+
+def precompute(cur: Cursor, *, as_of: dt.date) -> None:
+    """Store each project's state on as_of (the data date) with the stage list it was computed for."""
+    cur.execute(
+        f"CREATE OR REPLACE TABLE {PRECOMPUTED_STATE} AS "  # noqa: S608 - a module constant
+        "SELECT * FROM project_state($as_of::DATE, $stages)",
+        {"as_of": as_of, "stages": _stage_codes()},
+    )
+    cur.execute(
+        "CREATE OR REPLACE TABLE precomputed_for AS "
+        "SELECT $as_of::DATE AS as_of, $stages AS stages, NULL::VARCHAR AS kpis_json",
+        {"as_of": as_of, "stages": _stage_codes()},
+    )
+    headline = _compute_kpis(cur, as_of=as_of, stalled_days=DEFAULT_STALLED_DAYS)
+    cur.execute("UPDATE precomputed_for SET kpis_json = $k", {"k": json.dumps(headline)})
+
+
+def _precomputed(cur: Cursor, as_of: dt.date) -> tuple | None:
+    """(as_of, stages, kpis_json) when what was precomputed holds for as_of and today's catalogue."""
+    try:
+        row = cur.execute("SELECT as_of, stages, kpis_json FROM precomputed_for").fetchone()
+    except duckdb.CatalogException:
+        return None
+    if row is not None and row[0] == as_of and list(row[1]) == _stage_codes():
+        return row
+    return None
+
+
+def _state_source(cur: Cursor, as_of: dt.date) -> tuple[str, dict]:
+    """The relation holding project states on as_of and the parameters it needs."""
+    if _precomputed(cur, as_of) is not None:
+        return PRECOMPUTED_STATE, {}
+    return "project_state($as_of::DATE, $stages)", {"as_of": as_of, "stages": _stage_codes()}
+
+
 def project_states(
     cur: Cursor, *, as_of: dt.date, stalled_days: int = DEFAULT_STALLED_DAYS
 ) -> pd.DataFrame:
@@ -62,7 +102,8 @@ def project_states(
     change for more than stalled_days days.
     """
     done = S.stage_catalogue().completed
-    sql = """
+    source, extra = _state_source(cur, as_of)
+    sql = f"""
     SELECT *,
            stage = $done AS is_completed,
            planned_finish < $as_of AND stage <> $done AS is_overdue,
@@ -70,15 +111,25 @@ def project_states(
                 THEN datediff('day', planned_finish, $as_of) END AS days_late,
            datediff('day', last_change, $as_of) AS days_idle,
            stage <> $done AND datediff('day', last_change, $as_of) > $stalled AS is_stalled
-    FROM project_state($as_of::DATE, $stages)
+    FROM {source}
     ORDER BY project_id
-    """
-    params = {"as_of": as_of, "stages": _stage_codes(), "done": done, "stalled": stalled_days}
-    return cur.execute(sql, params).df()
+    """  # noqa: S608 - source is one of the two relations of _state_source
+    params = {**extra, "as_of": as_of, "done": done, "stalled": stalled_days}
+    return cur.execute(sql, params).df()  # source: one of the two relations of _state_source
 
 
 def kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int = DEFAULT_STALLED_DAYS) -> dict:
-    """The leadership's headline numbers on as_of, all computed from the data."""
+    """The leadership's headline numbers on as_of, all computed from the data.
+
+    On the data date with the default threshold they were computed when the version was loaded.
+    """
+    pre = _precomputed(cur, as_of)
+    if pre is not None and pre[2] is not None and stalled_days == DEFAULT_STALLED_DAYS:
+        return json.loads(pre[2])
+    return _compute_kpis(cur, as_of=as_of, stalled_days=stalled_days)
+
+
+def _compute_kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int) -> dict:
     year_start = dt.date(as_of.year, 1, 1)
     month_ago = _month_before(as_of)
     land = cur.execute(
@@ -116,14 +167,15 @@ def kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int = DEFAULT_STALLED_DAY
     # the counts of project_states, aggregated in the engine: a DataFrame of every project would
     # cost ten times the SQL at city scale (docs/benchmarks.md)
     done = S.stage_catalogue().completed
+    source, extra = _state_source(cur, as_of)
     stage_rows = cur.execute(
-        """
+        f"""
         SELECT stage, count(*),
                count(*) FILTER (WHERE planned_finish < $as_of AND stage <> $done),
                count(*) FILTER (WHERE stage <> $done AND datediff('day', last_change, $as_of) > $stalled)
-        FROM project_state($as_of::DATE, $stages) GROUP BY stage
-        """,
-        {"as_of": as_of, "stages": _stage_codes(), "done": done, "stalled": stalled_days},
+        FROM {source} GROUP BY stage
+        """,  # noqa: S608 - source is one of the two relations of _state_source
+        {**extra, "as_of": as_of, "done": done, "stalled": stalled_days},
     ).fetchall()
     by_stage = {row[0]: int(row[1]) for row in stage_rows}
     return {

@@ -229,7 +229,7 @@ def parks_layer(df: pd.DataFrame, *, color_by: str, lang: str = "zh",
         "park_id": df["park_id"].astype(str),
         "polygon": maps.rings(df["wkb"]),
         "color": fill,
-        "tooltip_html": tips,
+        "tooltip": tips,
     })
     return pdk.Layer(
         "PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",

@@ -186,7 +186,7 @@ def grid_counts_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "gr
     data = pd.DataFrame({
         "polygon": maps.rings(df["wkb"]),
         "color": [[*ramp[int(i)].tolist(), 190] for i in idx],
-        "tooltip_html": [
+        "tooltip": [
             maps.tooltip_rows([(t("fs_col_grid", lang), f"{gid} {name}"), (t("tt_village", lang), vil),
                                (t("fs_col_inspections", lang), f"{n:,}"), (t("fs_col_problems", lang), f"{p:,}")])
             for gid, name, vil, n, p in zip(df["grid_id"], df["name"], village, df["inspections"],

@@ -9,6 +9,7 @@ data dir, reach nothing outside, and no query can change its configuration.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import threading
@@ -99,6 +100,7 @@ class Store:
                         f"FROM read_parquet({_sql_literal(str(path))})"
                     )
                 cur.execute(queries.MACROS_SQL)
+                queries.precompute(cur, as_of=dt.date.fromisoformat(str(manifest["as_of"])))
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")

@@ -7,6 +7,7 @@ import edge
 from dayuan_geo import maps, queries, safety
 from dayuan_geo import safety_views as views
 from dayuan_geo import schema as S
+from dayuan_geo.i18n import md_text
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 STORY = "firm_story_id"
@@ -199,7 +200,7 @@ if story is None:
     st.info(edge.t("fs_story_hint") if not firm_id else edge.t("fs_story_missing", id=firm_id))
 else:
     firm = story["firm"]
-    st.subheader(edge.t("fs_story_title", name=firm.get("name") or firm["firm_id"]))
+    st.subheader(edge.t("fs_story_title", name=md_text(firm.get("name") or firm["firm_id"])))
     facts = views.story_facts(firm, lang=lang)
     left, right = st.columns([2, 3])
     left.dataframe(facts, hide_index=True, key="story_facts")

@@ -213,7 +213,7 @@ def test_deck_on_gcj02_shifts_the_demo_layers_and_keeps_ids(store, demo_dir):
         xy = shapely.get_coordinates(geom.exterior)
         glon, glat = chinacrs.wgs84_to_gcj02(xy[:, 0], xy[:, 1])
         assert np.allclose(np.array(shown[pid]["polygon"]), np.c_[glon, glat], atol=2e-6)
-        assert shown[pid]["tooltip_html"].count(pid) >= 1  # the record the click returns is the true one
+        assert shown[pid]["tooltip"].count(pid) >= 1  # the record the click returns is the true one
     labels = by_id["labels"]["data"]
     glon, glat = chinacrs.wgs84_to_gcj02(villages["lon"].to_numpy(), villages["lat"].to_numpy())
     assert np.allclose([p["position"] for p in labels], np.c_[glon, glat], atol=2e-6)

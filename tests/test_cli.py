@@ -88,3 +88,31 @@ def test_demo_other_seed_and_date(tmp_path):
     assert k["as_of"] == "2025-06-30"
     assert abs(k["released_area_m2"] - 2015800) < 2015.8
     assert k["inspections_ytd"] == 6805 and k["rectification_orders_ytd"] == 44
+
+
+def test_validate_checks_geoparquet_metadata_against_the_spec(data_copy):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from dayuan_geo import dataset as D
+
+    name = D.read_manifest(data_copy)["files"]["parks"]["file"]
+    table = pq.read_table(data_copy / name)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    geo["columns"]["geometry"]["geometry_types"] = ["Hexagon"]
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"geo": json.dumps(geo).encode()}),
+                   data_copy / name)
+    r = run("validate", data_dir=data_copy)
+    assert r.returncode == 2
+    assert "geo metadata columns/geometry/geometry_types/0: 'Hexagon' does not match" in r.stdout
+
+
+def test_cli_export_is_audited(data_copy, tmp_path):
+    out = tmp_path / "black.csv"
+    r = run("export", "firms", "--filter", "risk_level=blacklisted", "-o", str(out), data_dir=data_copy)
+    assert r.returncode == 0, r.stderr
+    log = (data_copy.parent / "logs" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    entry = json.loads(log[-1])
+    assert (entry["action"], entry["what"], entry["rows"]) == ("export", "firms", 12)
+    assert entry["filters"] == {"cli": ["risk_level=blacklisted"]}

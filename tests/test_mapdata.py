@@ -106,8 +106,8 @@ def test_aggregate_tooltips_are_escaped_and_coloured_by_share():
                           "polygon": [[[0, 0], [1, 0], [1, 1], [0, 0]]] * 2})
     md = mapdata.MapData("park", mapdata._with_share(frame), 5, 1)
     records = mapdata.layer(md, lang="en").data
-    assert "<img" not in records[0]["tooltip_html"] and "&lt;img" in records[0]["tooltip_html"]
-    assert "100%" in records[1]["tooltip_html"]
+    assert "<img" in records[0]["tooltip"]  # shown as text: the deck's tooltip is text-only
+    assert "100%" in records[1]["tooltip"]
     assert records[0]["color"] == maps.STATUS_COLORS["not_started"]
     assert records[1]["color"] == maps.STATUS_COLORS["released"]
     assert mapdata.legend_items(md, "en")[0][0] == "0% released"
@@ -141,5 +141,5 @@ def test_overview_says_when_the_map_is_aggregated(app_env, monkeypatch, parcels)
     spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     polygons = next(layer for layer in spec["layers"] if layer["id"] == "parcels")
     assert len(polygons["data"]) <= 40
-    assert sum(int(r["tooltip_html"].split("Parcels</b>: ")[1].split("<")[0].replace(",", ""))
+    assert sum(int(r["tooltip"].split("Parcels: ")[1].split("\n")[0].replace(",", ""))
                for r in polygons["data"]) == len(parcels)

@@ -100,3 +100,12 @@ def test_store_picks_up_a_new_version(data_copy):
     assert s.refresh()
     assert s.version != v1
     assert s.manifest["dataset_version"] == 2
+
+
+def test_precomputed_kpis_equal_a_live_computation(cur):
+    day = AS_OF
+    assert queries._precomputed(cur, day) is not None  # the Store computed them when it loaded
+    assert queries.kpis(cur, as_of=day) == queries._compute_kpis(cur, as_of=day, stalled_days=90)
+    other = queries.kpis(cur, as_of=day, stalled_days=30)
+    assert other["projects_stalled"] >= queries.kpis(cur, as_of=day)["projects_stalled"]
+    assert queries._precomputed(cur, dt.date(2025, 1, 1)) is None

@@ -335,8 +335,8 @@ def test_tooltips_and_charts_escape_data():
                          "village_en": ["v"], "inspections": [3], "problems": [1],
                          "wkb": [gpd.GeoSeries.from_wkt(["POLYGON((0 0,1 0,1 1,0 0))"]).to_wkb()[0]]})
     layer = views.grid_counts_layer(grid, lang="zh")
-    tip = layer.data[0]["tooltip_html"]
-    assert "<img" not in tip and "&lt;img" in tip and "&lt;b&gt;" in tip
+    tip = layer.data[0]["tooltip"]
+    assert "<img src=x onerror=alert(1)>" in tip and "<b>村</b>" in tip  # verbatim text, never HTML
     fig = views.trend_figure(pd.DataFrame({"month": [], "outcome": [], "inspections": []}), lang="en")
     assert len(fig.data) == len(S.INSPECTION_OUTCOME.codes)
 
