@@ -20,8 +20,8 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
     fig.update_layout(
         title={"text": html.escape(title), "x": 0.01},
         font={"family": FONT},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "y": -0.15},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
         hovermode="x unified",
         height=360,
     )
@@ -41,10 +41,11 @@ def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
         hovertemplate="%{y:,.0f}<extra></extra>",
     )
     fig.update_layout(
-        xaxis={"title": t("chart_month", lang)},
+        xaxis={"title": t("chart_month", lang), "tickformat": "%Y-%m"},  # the same in both languages
         yaxis={"title": t("chart_released_month", lang), "rangemode": "tozero", "tickformat": ",.0f"},
         yaxis2={"title": t("chart_cumulative", lang), "overlaying": "y", "side": "right",
-                "rangemode": "tozero", "showgrid": False, "tickformat": ",.0f"},
+                "rangemode": "tozero", "showgrid": False, "tickformat": ",.0f",
+                "tickmode": "auto", "nticks": 6},
     )
     return _layout(fig, t("chart_released_title", lang))
 
@@ -55,7 +56,8 @@ def stage_funnel(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
     labels = [html.escape(cat.label(code, lang)) for code in df["stage"]]
     fig = go.Figure(
         go.Funnel(
-            y=labels, x=df["reached"], textinfo="value+percent initial",
+            y=labels, x=df["reached"], texttemplate="%{value} · %{percentInitial:.0%}",
+            textposition="auto", textfont={"size": 13}, insidetextfont={"color": "white"},
             marker={"color": CUMULATIVE_BLUE},
             hovertemplate="%{y}: %{x}<extra></extra>",
         )

@@ -175,6 +175,15 @@ def publish(
             }
             if change:
                 manifest["change"] = change
+            # Tables that still hold demo rows: an append or upsert keeps them, only a replace clears
+            # them; the UI keeps calling such data demo data.
+            if source == "demo":
+                demo_tables = set(tables)
+            else:
+                demo_tables = set(old.get("demo_tables", []))
+                if (change or {}).get("mode") == "replace":
+                    demo_tables -= set(tables)
+            manifest["demo_tables"] = sorted(demo_tables, key=_table_order)
             problems = validate_manifest(directory, manifest)
             if problems:
                 raise ValueError("new dataset does not validate:\n" + "\n".join(problems))

@@ -9,6 +9,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "app_title": ("大源街道土地释放看板", "Dayuan Land-Release Dashboard"),
     "language": ("语言", "Language"),
     "demo_badge": ("演示数据 · 几何为合成示意", "Demo data · synthetic geometry"),
+    "demo_mixed_badge": ("演示数据与导入数据混合 · 含演示数据的表：{tables}",
+                         "Demo data mixed with imports · tables holding demo rows: {tables}"),
+    "imp_mapping": ("列对应（可选）", "Column mapping (optional)"),
+    "imp_mapping_help": (
+        "文件中列名与系统不一致时，每行写一条“系统列=文件列”，如 current_use=现状用途（与命令行 --map 相同）",
+        "When the file names a column differently, one line per column: TARGET=SOURCE, e.g. current_use=现状用途 "
+        "(the same as --map on the command line)",
+    ),
     "imported_badge": ("正式数据", "Imported data"),
     "data_as_of": ("数据截至", "Data as of"),
     "dataset_version": ("数据版本", "Dataset version"),
@@ -110,6 +118,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Showing {shown} of {total} projects: the late ones first, then the stuck ones, then the most "
         "recently started; narrow them with the filters above.",
     ),
+    "rem_rows_capped": ("显示前 {shown:,} 行，共 {total:,} 行；导出文件包含全部。",
+                        "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
     "rem_late_stuck": ("逾期与停滞", "Late and stuck"),
     "rem_late_tab": ("逾期项目 {n}", "Late {n}"),
     "rem_stuck_tab": ("停滞项目 {n}", "Stuck {n}"),
@@ -269,6 +279,22 @@ TEXT: dict[str, tuple[str, str]] = {
                        "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
     "fs_near_distance": ("距离(米)", "Distance (m)"),
     "fs_near_parcel_status": ("地块状态", "Parcel status"),
+    "fs_near_per_firm": (
+        "每家企业一行：最近的地块、距离和距离内的地块数；导出文件为全部 {pairs:,} 个（地块，企业）组合。",
+        "One row per firm: its nearest parcel, the distance and the parcels within the distance; the "
+        "export holds all {pairs:,} (parcel, firm) pairs.",
+    ),
+    "fs_col_nearest_parcel": ("最近地块", "Nearest parcel"),
+    "fs_col_nearest_parcel_name": ("最近地块名称", "Nearest parcel name"),
+    "fs_col_nearest_parcel_status": ("最近地块状态", "Nearest parcel status"),
+    "fs_col_parcels_near": ("距离内地块数", "Parcels within the distance"),
+    "fs_grids_over_budget": ("网格 {n} 个，超过地图上限 {budget} 个：不绘制网格边界。",
+                             "{n} grids exceed the map's budget of {budget} polygons: grid outlines are not drawn."),
+    "fs_parks_over_budget": ("园区 {n} 个，超过地图上限 {budget} 个：不绘制园区边界。",
+                             "{n} parks exceed the map's budget of {budget} polygons: park outlines are not drawn."),
+    "fs_brief_tooltips": ("风险企业 {n} 家，超过 {budget} 家：悬停只显示名称、等级和状态，点击企业查看完整档案。",
+                          "{n} risky firms, more than {budget}: hovering shows name, level and status only; "
+                          "click a firm for its full story."),
     "fs_near_firms": ("涉及企业", "Firms flagged"),
     "fs_near_parcels": ("涉及地块", "Parcels affected"),
     "fs_insp_caption": ("统计期间 {start} 至 {end}", "Period {start} to {end}"),

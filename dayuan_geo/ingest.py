@@ -781,6 +781,7 @@ def _merge(rows: list[dict], current: pd.DataFrame, tbl: S.Table, matched: dict[
     seen: dict[tuple, int] = {}
     merged: dict[tuple, dict] = {} if mode == "replace" else dict(cur_by_key)
     added, changed = [], []
+    absent: set[str] = set()  # required columns the file lacks, reported once
     for r in rows:
         key = tuple(r.get(k) for k in keys)
         if any(v is None for v in key):
@@ -812,9 +813,14 @@ def _merge(rows: list[dict], current: pd.DataFrame, tbl: S.Table, matched: dict[
         for col in missing:
             if col.dtype == "geometry":
                 continue
-            how = "" if col.name in matched else f" (the file has no column for it; use --map {col.name}=COLUMN)"
-            report.error(f"{col.zh} ({col.name}) is required{how}", row=r["_row"], column=col.name)
             r["_ok"] = False
+            if col.name in matched:
+                report.error(f"{col.zh} ({col.name}) is required", row=r["_row"], column=col.name)
+            elif col.name not in absent:  # said once for the file, not once per row
+                absent.add(col.name)
+                report.error(f"{col.zh} ({col.name}) is required and the file has no column for it: map one "
+                             f"(import page: column mapping {col.name}=COLUMN; command line: --map "
+                             f"{col.name}=COLUMN)", column=col.name)
         if not r["_ok"]:
             if old is not None:
                 merged[key] = old  # a row left out keeps its current values, even in replace mode
@@ -836,12 +842,15 @@ def _merge(rows: list[dict], current: pd.DataFrame, tbl: S.Table, matched: dict[
 
 # ---- the command line ---------------------------------------------------------------------------
 
-def _parse_maps(items: list[str] | None) -> dict[str, str]:
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    """TARGET=SOURCE items (the CLI's --map, the import page's mapping lines) as {target: source}."""
     out = {}
     for item in items or []:
+        if not item.strip():
+            continue
         target, sep, source = item.partition("=")
         if not sep or not target.strip() or not source.strip():
-            raise ValueError(f"--map {item!r}: use TARGET=SOURCE, e.g. --map name=地块名称")
+            raise ValueError(f"{item!r}: write TARGET=SOURCE, e.g. name=地块名称")
         out[target.strip()] = source.strip()
     return out
 
@@ -854,7 +863,7 @@ def cmd_import(args) -> int:
 
     path = Path(args.file)
     try:
-        maps = _parse_maps(args.map)
+        maps = parse_mapping(args.map)
     except ValueError as exc:
         print(f"REFUSED {path.name}: {exc}")
         return 2

@@ -388,7 +388,7 @@ def story_attributes(parcel: dict, *, lang: str) -> pd.DataFrame:
         (S.column_label("parcels", "name", lang), parcel["name"]),
         (S.column_label("parcels", "park_name", lang), f"{_text(parcel['park_name'])} ({_text(parcel['park_id'])})"),
         (t("tt_village", lang), _text(parcel["village_zh" if lang == "zh" else "village_en"])),
-        (S.column_label("parcels", "area_m2", lang), fmt_area(float(parcel["area_m2"]), lang)),
+        (t("tt_area", lang), fmt_area(float(parcel["area_m2"]), lang)),  # the unit is in the value
         (S.column_label("parcels", "current_use", lang), S.LAND_USE.label(parcel["current_use"], lang)),
         (S.column_label("parcels", "planned_use", lang), S.LAND_USE.label(parcel["planned_use"], lang)),
         (S.column_label("parcels", "ownership", lang), S.OWNERSHIP.label(parcel["ownership"], lang)),

@@ -8,6 +8,7 @@ tooltip as HTML, so a firm called `<img src=x onerror=...>` is shown as those ch
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -162,11 +163,23 @@ def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
 
 
 def firms_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "firms",
-                radius_px: float = 6) -> pdk.Layer:
-    """Firms as points coloured by risk level; names only where the role's query returned them."""
+                radius_px: float = 6, brief: bool = False) -> pdk.Layer:
+    """Firms as points coloured by risk level; names only where the role's query returned them.
+
+    brief tooltips carry only the name, risk level and list status (a third of the bytes): for maps
+    with so many points that the full text would not fit a browser message.
+    """
     hidden = t("hidden_for_role", lang)
 
     def tip(row) -> str:
+        if brief:
+            return tooltip_rows(
+                [
+                    (t("tt_firm", lang), row.get("name", hidden)),
+                    (t("tt_risk", lang), S.RISK_LEVEL.label(row.get("risk_level"), lang)),
+                    (t("tt_list_status", lang), S.LIST_STATUS.label(row.get("list_status"), lang) or "—"),
+                ]
+            )
         return tooltip_rows(
             [
                 (t("tt_firm", lang), row.get("name", hidden)),
@@ -274,3 +287,18 @@ def changes_layer(df: pd.DataFrame, *, labels: dict[str, str], key: str, name_co
     return pdk.Layer("PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
                      get_line_color=[40, 40, 40, 220], line_width_min_pixels=1, stroked=True, filled=True,
                      pickable=True)
+
+
+def fit_view(bounds: tuple[float, float, float, float], *, width_px: int = 1000, height_px: int = 560,
+             max_zoom: float = 15.0) -> tuple[tuple[float, float], float]:
+    """Centre and zoom at which deck.gl (512-pixel Web Mercator tiles) shows bounds whole."""
+    minx, miny, maxx, maxy = bounds
+    center = ((minx + maxx) / 2, (miny + maxy) / 2)
+
+    def merc_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max(maxx - minx, 1e-9) / 360.0  # share of the world's width
+    dy = max(merc_y(maxy) - merc_y(miny), 1e-9) / (2 * math.pi)
+    zoom = math.log2(min(width_px / (512 * dx), height_px / (512 * dy))) - 0.15  # a small margin
+    return center, float(max(1.0, min(max_zoom, zoom)))

@@ -309,3 +309,12 @@ def view_center(cur: Cursor) -> tuple[float, float]:
         "(min(ST_YMin(geometry)) + max(ST_YMax(geometry))) / 2 FROM villages"
     ).fetchone()
     return float(row[0]), float(row[1])
+
+
+def view_bounds(cur: Cursor) -> tuple[float, float, float, float]:
+    """The street's extent (min lon, min lat, max lon, max lat): what a map of everything must show."""
+    row = cur.execute(
+        "SELECT min(ST_XMin(geometry)), min(ST_YMin(geometry)), max(ST_XMax(geometry)), max(ST_YMax(geometry)) "
+        "FROM villages"
+    ).fetchone()
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])

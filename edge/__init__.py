@@ -19,6 +19,7 @@ import streamlit as st
 from dayuan_geo import access, auth, dataset, demo, export
 from dayuan_geo import audit as audit_log
 from dayuan_geo import basemap as basemaps
+from dayuan_geo import schema as S
 from dayuan_geo.i18n import DEFAULT_LANG, LANGS
 from dayuan_geo.i18n import t as _t
 from dayuan_geo.store import Store
@@ -188,7 +189,8 @@ def allowed_pages(pages: list) -> list:
     who = identity()
     if who is None:
         # every page's address opens the sign-in form, so a shared link still works after signing in
-        login = [st.Page("pages/login.py", title=t("page_login"), icon="🔑", url_path=LOGIN_PATH, default=True)]
+        login = [st.Page("pages/login.py", title=t("page_login"), icon=":material/login:", url_path=LOGIN_PATH,
+                         default=True)]
         return login + [st.Page("pages/login.py", title=t("page_login"), url_path=page_key(p), visibility="hidden")
                         for p in pages if page_key(p) != LOGIN_PATH]
     if not access.is_role(who.role):
@@ -335,6 +337,9 @@ def sidebar() -> None:
         manifest = store().manifest
         if manifest.get("source") == "demo":
             st.warning(t("demo_badge"))
+        elif manifest.get("demo_tables"):
+            names = "、".join(S.table(n).label(lang()) for n in manifest["demo_tables"] if n in S.TABLES)
+            st.warning(t("demo_mixed_badge", tables=names))
         else:
             st.info(t("imported_badge"))
         st.caption(f"{t('data_as_of')}: **{manifest.get('as_of')}** · "

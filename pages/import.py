@@ -56,6 +56,7 @@ def run(options: dict, *, dry_run: bool) -> ingest.ImportResult:
     result = ingest.run_import(
         Path(options["path"]), table=options["table"], directory=directory, user=edge.user_name() or "local",
         role=role, crs=options["crs"] or None, mode=options["mode"], skip_invalid=options["skip"],
+        mapping=options.get("mapping") or {},
         dry_run=dry_run, display_name=options["name"],
         progress=lambda step, f: bar.progress(min(1.0, f), text=step),
     )
@@ -70,12 +71,19 @@ with st.form("import_form"):
                          format_func=TABLE_LABELS.get)
     mode = c2.selectbox(edge.t("imp_mode"), ingest.MODES, format_func=MODE_LABELS.get)
     crs = c3.selectbox(edge.t("imp_crs"), list(CRS_LABELS), format_func=CRS_LABELS.get)
+    mapping_text = st.text_area(edge.t("imp_mapping"), placeholder="current_use=现状\nownership=权属", height=80,
+                                help=edge.t("imp_mapping_help"))
     skip = st.checkbox(edge.t("imp_skip"))
     checked = st.form_submit_button(edge.t("imp_check"), type="primary")
 
+try:
+    mapping = ingest.parse_mapping(mapping_text.splitlines())
+except ValueError as exc:
+    mapping, checked = {}, False
+    st.error(str(exc))
 if checked and upload is not None:
     options = {"path": str(saved_upload(upload)), "name": Path(upload.name).name, "table": table, "mode": mode,
-               "crs": crs, "skip": skip}
+               "crs": crs, "skip": skip, "mapping": mapping}
     result = run(options, dry_run=True)
     st.session_state[STATE] = {"options": options, "report": result.report, "preview": result.preview}
     if result.report.status != "checked":

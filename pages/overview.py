@@ -56,8 +56,8 @@ layers = [
     edge.query(mapdata.firms_view, role=edge.role(), lang=lang, risk_levels=("blacklisted",),
                layer_id="blacklisted-firms"),
 ]
-st.pydeck_chart(mapdata.deck(layers, center=edge.query(queries.view_center), zoom=parcel_view.zoom),
-                height=560, key="overview_map")
+center, zoom = maps.fit_view(edge.query(queries.view_bounds), height_px=560)
+st.pydeck_chart(mapdata.deck(layers, center=center, zoom=zoom), height=560, key="overview_map")
 st.markdown(
     maps.legend_html(mapdata.legend_items(parcel_view, lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),

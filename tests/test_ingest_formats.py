@@ -379,3 +379,19 @@ def test_cli_import_exit_codes_and_report_on_stdout(data_copy, tmp_path, street_
     assert r.returncode == 0 and "wang" in r.stdout and "firms.csv" in r.stdout
     log = versions.import_log(data_copy)
     assert [e["status"] for e in log[:4]] == ["refused", "imported", "checked", "refused"]
+
+
+def test_missing_column_is_reported_once_and_a_mapping_fixes_it(data_copy, tmp_path):
+    """A planner's file names a column its own way: one clear message, then the mapping imports it."""
+    from dayuan_geo import ingest as I
+    from tests.hostile.corpus import Sample, parcel_rows
+
+    frame = parcel_rows(Sample.of(data_copy), 5).rename(columns={"current_use": "现状"})
+    path = tmp_path / "ledger.geojson"
+    frame.to_file(path)
+    refused = I.run_import(path, table="parcels", directory=data_copy, user="t", role="planner", dry_run=True)
+    about = [i for i in refused.report.errors if i.column == "current_use"]
+    assert len(about) == 1 and "current_use=COLUMN" in about[0].message
+    ok = I.run_import(path, table="parcels", directory=data_copy, user="t", role="planner", dry_run=True,
+                      mapping=I.parse_mapping(["current_use=现状"]))
+    assert not ok.report.errors and ok.report.added == 5

@@ -32,7 +32,7 @@ def open_page(lang: str | None = None) -> AppTest:
 def checked(at: AppTest, path: Path, **options) -> AppTest:
     """What the page's Check button stores (AppTest cannot drive a file upload)."""
     opts = {"path": str(path), "name": path.name, "table": "parcels", "mode": "append", "crs": "", "skip": False,
-            **options}
+            "mapping": {}, **options}
     result = ingest.run_import(path, table=opts["table"], directory=dataset.data_dir(), user="t", role="planner",
                                mode=opts["mode"], dry_run=True, display_name=path.name)
     at.session_state["_import_checked"] = {"options": opts, "report": result.report, "preview": result.preview}

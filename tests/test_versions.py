@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
@@ -246,3 +247,21 @@ def test_kill_9_at_random_moments(data_copy, tmp_path):
     print(f"kill -9 outcomes: {outcomes}")
     report = imp(data_copy, firm_csv(tmp_path / "last.csv", sample, ["FZ1"]))
     assert report.status == "imported" and dataset.validate(data_copy) == []
+
+
+def test_imports_into_demo_data_keep_the_demo_label(data_copy):
+    """A leader must never take demo figures for real: appended rows do not make a table real."""
+    import geopandas as gpd
+
+    from dayuan_geo import dataset as D
+
+    m = D.read_manifest(data_copy)
+    assert set(m["demo_tables"]) == set(m["files"])
+    parcels = gpd.read_parquet(data_copy / m["files"]["parcels"]["file"]).head(2)
+    D.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
+              change={"table": "parcels", "mode": "upsert"})
+    assert "parcels" in D.read_manifest(data_copy)["demo_tables"]
+    D.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
+              change={"table": "parcels", "mode": "replace"})
+    m = D.read_manifest(data_copy)
+    assert "parcels" not in m["demo_tables"] and "firms" in m["demo_tables"]
