@@ -159,18 +159,32 @@ def gantt(projects: pd.DataFrame, history: pd.DataFrame, *, as_of: dt.date,
     return _layout(fig, t("rem_gantt_title", lang), height=max(420, 17 * len(order) + 160))
 
 
-def durations_chart(history: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
-    """Box plots of days spent in each stage (median, quartiles, outliers), catalogue order."""
+BOX_RAW_LIMIT = 5_000  # stays a box plot is drawn from one by one; beyond, from its statistics
+
+
+def durations_chart(history: pd.DataFrame, *, lang: str = "zh", raw_limit: int = BOX_RAW_LIMIT) -> go.Figure:
+    """Box plots of days spent in each stage, catalogue order.
+
+    Up to raw_limit stays plotly draws each box from the days themselves (outliers as points);
+    beyond, from the quartiles, minimum and maximum computed here (those of `stage_durations`),
+    so the figure does not carry every stay to the browser (9 MB at scale L).
+    """
     cat = S.stage_catalogue()
     colors = stage_colors()
+    stays = history[history["days"].notna()]
+    raw = len(stays) <= raw_limit
     fig = go.Figure()
     for code in cat.codes:
-        days = history.loc[(history["stage"] == code) & history["days"].notna(), "days"]
+        days = stays.loc[stays["stage"] == code, "days"].astype("float64")
         if code == cat.completed or days.empty:
             continue
         name = html.escape(cat.label(code, lang))
-        fig.add_box(y=days.astype("float64"), name=name, marker_color=_css(colors[code]),
-                    boxmean=False, showlegend=False)
+        if raw:
+            fig.add_box(y=days, name=name, marker_color=_css(colors[code]), boxmean=False, showlegend=False)
+            continue
+        q1, median, q3 = days.quantile([0.25, 0.5, 0.75])
+        fig.add_box(x=[name], q1=[q1], median=[median], q3=[q3], lowerfence=[days.min()],
+                    upperfence=[days.max()], name=name, marker_color=_css(colors[code]), showlegend=False)
     fig.update_layout(yaxis={"title": t("rem_days_in_stage", lang), "rangemode": "tozero"})
     return _layout(fig, t("rem_durations_title", lang))
 

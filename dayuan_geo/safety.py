@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -242,24 +243,18 @@ def ordinary_firm_count(
     ).fetchone()[0])
 
 
-def near_released_land(
-    cur: Cursor, *, role: str, as_of: dt.date, distance_m: float = DEFAULT_DISTANCE_M,
-    risk_levels: tuple[str, ...] = RISKY_LEVELS, parcel_statuses: tuple[str, ...] = NEAR_LAND_STATUSES,
-) -> pd.DataFrame:
-    """Risky firms within distance_m metres of a parcel vacating or released on as_of.
-
-    One row per (parcel, firm) pair, nearest first within each parcel; distance_m is 0 for a firm
-    standing on the parcel. The parcel's status on as_of is the one the map shows (a parcel whose
-    released_on is still ahead is vacating).
-    """
+def _near_land(
+    role: str, as_of: dt.date, distance_m: float, risk_levels: tuple[str, ...], parcel_statuses: tuple[str, ...],
+) -> tuple[str, str, dict]:
+    """The CTEs (`pa`: the land in question, `f`: the risky firms, both projected to metres) that
+    the near-land questions share, the firm columns the role may see, and the bound values."""
     if not 0 <= distance_m <= MAX_DISTANCE_M:
         raise ValueError(f"distance must be between 0 and {MAX_DISTANCE_M:.0f} m, not {distance_m}")
     cols = [c for c in _firm_select(role)[0] if c != "parcel_id"]  # the parcel is the nearby one
     select = ", ".join(f'f."{c}"' for c in cols)
     params = {"as_of": as_of, "d": float(distance_m), "levels": _check(risk_levels, S.RISK_LEVEL),
               "statuses": _check(parcel_statuses, S.RELEASE_STATUS)}
-    return cur.execute(
-        f"""
+    ctes = f"""
         WITH status AS (
             SELECT parcel_id, name AS parcel_name, area_m2, geometry,
                    CASE WHEN released_on > $as_of THEN 'vacating' ELSE release_status END
@@ -271,7 +266,23 @@ def near_released_land(
         ), f AS (
             SELECT *, {_metric("geometry")} AS g FROM firms
             WHERE list_contains($levels, risk_level) AND (listed_on IS NULL OR listed_on <= $as_of)
-        )
+        )"""  # noqa: S608 - the transform is a constant of this module
+    return ctes, select, params
+
+
+def near_released_land(
+    cur: Cursor, *, role: str, as_of: dt.date, distance_m: float = DEFAULT_DISTANCE_M,
+    risk_levels: tuple[str, ...] = RISKY_LEVELS, parcel_statuses: tuple[str, ...] = NEAR_LAND_STATUSES,
+) -> pd.DataFrame:
+    """Risky firms within distance_m metres of a parcel vacating or released on as_of.
+
+    One row per (parcel, firm) pair, nearest first within each parcel; distance_m is 0 for a firm
+    standing on the parcel. The parcel's status on as_of is the one the map shows (a parcel whose
+    released_on is still ahead is vacating). This is the export; the page shows `near_land_by_firm`.
+    """
+    ctes, select, params = _near_land(role, as_of, distance_m, risk_levels, parcel_statuses)
+    return cur.execute(
+        f"""{ctes}
         SELECT pa.parcel_id, pa.parcel_name, pa.release_status, round(pa.area_m2) AS area_m2, {select},
                round(ST_Distance(f.g, pa.g), 1) AS distance_m,
                ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat, ST_AsWKB(f.geometry) AS wkb
@@ -282,12 +293,49 @@ def near_released_land(
     ).df()
 
 
-def parcels_with_status(cur: Cursor, *, as_of: dt.date,
-                        statuses: tuple[str, ...] = NEAR_LAND_STATUSES) -> pd.DataFrame:
-    """The parcels whose status on as_of is one of statuses, in the frame `maps.parcels_layer` takes."""
-    wanted = set(_check(statuses, S.RELEASE_STATUS))
-    df = queries.parcels_for_map(cur, as_of=as_of)
-    return df[df["release_status"].isin(wanted)].reset_index(drop=True)
+@dataclass(frozen=True)
+class NearLand:
+    """The near-land check summed per firm: what the page shows and draws (the pairs are export only)."""
+
+    firms: pd.DataFrame  # one row per firm: its nearest parcel, the distance, parcels within the distance
+    parcels: int  # distinct parcels with a risky firm within the distance
+    pairs: int  # (parcel, firm) pairs: the rows near_released_land returns
+
+
+def near_land_by_firm(
+    cur: Cursor, *, role: str, as_of: dt.date, distance_m: float = DEFAULT_DISTANCE_M,
+    risk_levels: tuple[str, ...] = RISKY_LEVELS, parcel_statuses: tuple[str, ...] = NEAR_LAND_STATUSES,
+) -> NearLand:
+    """near_released_land summed per firm, nearest first: the firm (columns the role may see), its
+    nearest parcel (`nearest_parcel_id`, `nearest_parcel_name`, `nearest_parcel_status`), the
+    distance to it (`distance_m`, ties to the lower parcel id) and `parcels_near`, how many parcels
+    lie within distance_m, and the firm's point (lon, lat); with the distinct parcels and the pairs
+    counted in the same join.
+
+    A firm near many parcels is one row, not one per parcel: 916,047 pairs are 26,872 firms at
+    scale L.
+    """
+    ctes, select, params = _near_land(role, as_of, distance_m, risk_levels, parcel_statuses)
+    df = cur.execute(
+        f"""{ctes}, pairs AS MATERIALIZED (
+            SELECT f.firm_id, pa.parcel_id, pa.parcel_name, pa.release_status,
+                   round(ST_Distance(f.g, pa.g), 1) AS distance_m
+            FROM pa JOIN f ON ST_DWithin(f.g, pa.g, $d)
+        ), nearest AS (
+            SELECT *, count(*) OVER (PARTITION BY firm_id) AS parcels_near FROM pairs
+            QUALIFY row_number() OVER (PARTITION BY firm_id ORDER BY distance_m, parcel_id) = 1
+        )
+        SELECT {select}, n.parcel_id AS nearest_parcel_id, n.parcel_name AS nearest_parcel_name,
+               n.release_status AS nearest_parcel_status, n.distance_m, n.parcels_near,
+               ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat,
+               (SELECT count(DISTINCT parcel_id) FROM pairs) AS _parcels, (SELECT count(*) FROM pairs) AS _pairs
+        FROM nearest n JOIN f USING (firm_id)
+        ORDER BY n.distance_m, f.firm_id
+        """,  # noqa: S608 - columns from the schema via access.visible_columns
+        params,
+    ).df()
+    parcels, pairs = (int(df["_parcels"].iloc[0]), int(df["_pairs"].iloc[0])) if len(df) else (0, 0)
+    return NearLand(df.drop(columns=["_parcels", "_pairs"]), parcels, pairs)
 
 
 def inspections_by_month(cur: Cursor, *, as_of: dt.date, months: int = TREND_MONTHS) -> pd.DataFrame:

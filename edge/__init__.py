@@ -242,6 +242,27 @@ def query(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     return _cached_query(store().version, fn.__module__, fn.__qualname__, kwargs)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)  # the largest (risky firms at L) pickle to 15 MB
+def _shared_view(version: str, module: str, name: str, kwargs: dict) -> Any:
+    del version
+    fn = getattr(importlib.import_module(module), name)
+    return fn(store().cursor(), **kwargs)
+
+
+def shared(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """Like `query`, but every rerun and session gets the one object built, never a copy: for built
+    views a page only reads (map layers, figures and the frames beside them).
+
+    query's st.cache_data unpickles its value on each rerun: 40 ms for 27,000 firm points with
+    their tooltips at scale L, 7 ms per plotly figure (plotly validates it again), and the objects
+    it allocates set off garbage collections. Never change what this returns.
+    """
+    if not fn.__module__.startswith("dayuan_geo."):
+        raise ValueError(f"{fn.__qualname__} is not a dayuan_geo query")
+    _through_router()
+    return _shared_view(store().version, fn.__module__, fn.__qualname__, kwargs)
+
+
 def export_buttons(df, *, table: str, name: str, filters: dict | None = None,
                    formats: tuple[str, ...] = ("csv", "xlsx", "geojson"), geometry: bool | None = None) -> None:
     """Download buttons for exactly df, if the role may export table; files are built on click.

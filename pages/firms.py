@@ -4,7 +4,7 @@ and the story of one firm (opened by a click on the map or the list, or by ?firm
 import streamlit as st
 
 import edge
-from dayuan_geo import maps, queries, safety
+from dayuan_geo import mapdata, maps, queries, safety
 from dayuan_geo import safety_views as views
 from dayuan_geo import schema as S
 from dayuan_geo.i18n import md_text
@@ -28,6 +28,14 @@ def on_row_pick(key: str, frame):
         if rows and rows[0] < len(frame):
             show_story_of(frame["firm_id"].iloc[rows[0]])
     return pick
+
+
+def capped(frame):
+    """The rows a table on screen shows (exports hold them all), said when some are left out."""
+    shown = frame.head(safety.DISPLAY_ROWS)
+    if len(frame) > len(shown):
+        st.caption(edge.t("fs_rows_capped", shown=len(shown), total=len(frame)))
+    return shown
 
 
 def on_map_click() -> None:
@@ -76,8 +84,9 @@ with st.expander(edge.t("fs_filters"), expanded=True):
                                 format_func=lambda c: S.INDUSTRY.label(c, lang), key="f_industry",
                                 placeholder=edge.t("fs_all"))
 where = {"villages": tuple(chosen_villages), "grids": tuple(chosen_grids), "industries": tuple(industries)}
-firms = edge.query(safety.risky_firms, role=role, as_of=as_of, risk_levels=tuple(levels),
-                   statuses=tuple(statuses), **where)
+risky = edge.shared(views.risky_firms_view, role=role, as_of=as_of, lang=lang, risk_levels=tuple(levels),
+                   statuses=tuple(statuses), layer_id=RISKY_LAYER, **where)  # the list and its map layer
+firms = risky.frame
 filters = {"risk_level": levels, "list_status": statuses, **{k_: list(v) for k_, v in where.items()}}
 
 tab_map, tab_list, tab_near, tab_insp = st.tabs(
@@ -92,33 +101,34 @@ with tab_near:
     parcel_statuses = n2.multiselect(edge.t("fs_near_parcel_status"), list(S.RELEASE_STATUS.codes),
                                      default=list(safety.NEAR_LAND_STATUSES), key="near_status",
                                      format_func=lambda c: S.RELEASE_STATUS.label(c, lang))
-    near = edge.query(safety.near_released_land, role=role, as_of=as_of, distance_m=float(distance),
-                      risk_levels=tuple(levels), parcel_statuses=tuple(parcel_statuses))
+    near_args = {"role": role, "as_of": as_of, "distance_m": float(distance), "risk_levels": tuple(levels),
+                 "parcel_statuses": tuple(parcel_statuses)}
+    near_view = edge.shared(views.near_land_view, **near_args)
+    near = near_view.near  # one row per firm: what the page shows; the pairs are for the export
     m1, m2 = st.columns(2)
-    m1.metric(edge.t("fs_near_firms"), f"{near['firm_id'].nunique():,}", border=True)
-    m2.metric(edge.t("fs_near_parcels"), f"{near['parcel_id'].nunique():,}", border=True)
-    shown_near = near.head(safety.DISPLAY_ROWS)
-    if len(near) > len(shown_near):
-        st.caption(edge.t("fs_rows_capped", shown=len(shown_near), total=len(near)))
+    m1.metric(edge.t("fs_near_firms"), f"{len(near.firms):,}", border=True)
+    m2.metric(edge.t("fs_near_parcels"), f"{near.parcels:,}", border=True)
+    st.caption(edge.t("fs_near_per_firm", pairs=near.pairs))
+    shown_near = capped(near.firms)
     st.dataframe(views.for_display(shown_near, table="firms", lang=lang), hide_index=True, key="near_table",
                  on_select=on_row_pick("near_table", shown_near), selection_mode="single-row")
-    edge.export_buttons(near, table="firms", name="firms-near-released-land",
+    store = edge.store()
+
+    def near_pairs():  # every (parcel, firm) pair, built on click only, on a cursor of its own
+        return safety.near_released_land(store.cursor(), **near_args)
+
+    edge.export_buttons(near_pairs, table="firms", name="firms-near-released-land", geometry=True,
                         filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
 
 # ---- map ----------------------------------------------------------------------------------------
 with tab_map:
     show_ordinary = st.toggle(edge.t("fs_show_ordinary"), value=False, key="show_ordinary")
-    layers = [
-        maps.parcels_layer(edge.query(safety.parcels_with_status, as_of=as_of,
-                                      statuses=tuple(parcel_statuses)), lang=lang, layer_id="release-parcels"),
-        maps.outline_layer(edge.query(queries.outlines, table_name="grids"), layer_id="grid-outlines",
-                           color=[150, 150, 150, 160], width_px=0.7),
-        maps.outline_layer(edge.query(queries.outlines, table_name="parks"), layer_id="park-outlines",
-                           color=maps.PARK_LINE, width_px=1.5),
-    ]
-    villages_outline = edge.query(queries.outlines, table_name="villages")
-    layers += [maps.outline_layer(villages_outline, layer_id="village-outlines"),
-               maps.label_layer(villages_outline, lang=lang, layer_id="village-labels")]
+    # the land within the polygon budget (parks or grid cells beyond it), outlines within it too
+    budget = mapdata.polygon_budget()
+    land = edge.shared(mapdata.parcel_view, as_of=as_of, lang=lang, statuses=tuple(parcel_statuses),
+                      budget=budget, layer_id="release-parcels")
+    context = edge.shared(views.map_context, lang=lang, budget=budget)
+    layers = [land.layer, *context.layers]
     points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
     if show_ordinary:
         n_ordinary = edge.query(safety.ordinary_firm_count, **where)
@@ -129,26 +139,31 @@ with tab_map:
             ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
             layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
             points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
-    if len(near):
-        layers.append(views.ring_layer(near.drop_duplicates("firm_id")))
+    if len(near.firms):
+        layers.append(near_view.rings)
         points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
-    layers.append(maps.firms_layer(firms, lang=lang, layer_id=RISKY_LAYER))
+    layers.append(risky.layer)
     focus = safety.clean_firm_id(st.query_params.get("firm"))
     focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
     if focus_story:
-        deck = maps.deck(layers, center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]), zoom=16)
+        deck = mapdata.deck(layers, center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]), zoom=16)
     else:
-        deck = maps.deck(layers, center=edge.query(queries.view_center))
+        deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
     st.pydeck_chart(deck, height=600, key="firms_map", on_select=on_map_click, selection_mode="single-object")
-    items = [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses]
-    items += [(edge.t("fs_legend_grid"), [150, 150, 150]), (edge.t("fs_legend_park"), maps.PARK_LINE)]
-    st.markdown(maps.legend_html(items, points=points), unsafe_allow_html=True)
+    items = (mapdata.legend_items(land, lang) if land.aggregated
+             else [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses])
+    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points), unsafe_allow_html=True)
     st.caption(edge.t("fs_map_caption"))
+    for note in (mapdata.caption(land, lang), context.caption(lang)):
+        if note:
+            st.caption(note)
+    if risky.brief:
+        st.caption(edge.t("fs_brief_tooltips", n=len(firms), budget=views.FIRM_TOOLTIP_BUDGET))
 
 # ---- list ---------------------------------------------------------------------------------------
 with tab_list:
     st.caption(edge.t("fs_list_caption", n=len(firms)))
-    shown = firms.drop(columns=["park_id"])
+    shown = capped(firms.drop(columns=["park_id"]))
     st.dataframe(views.for_display(shown, table="firms", lang=lang, keep_village=True), hide_index=True,
                  key="firm_list", on_select=on_row_pick("firm_list", shown), selection_mode="single-row")
     edge.export_buttons(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), table="firms",
@@ -158,17 +173,17 @@ with tab_list:
 with tab_insp:
     start, end = k["start"], k["end"]
     st.caption(edge.t("fs_insp_caption", start=start, end=end))
-    st.plotly_chart(views.trend_figure(edge.query(safety.inspections_by_month, as_of=as_of), lang=lang),
-                    width="stretch", key="insp_trend")
-    breakdown = edge.query(safety.inspections_breakdown, start=start, end=end)
+    figures = edge.shared(views.inspection_figures, as_of=as_of, start=start, end=end, lang=lang)
+    st.plotly_chart(figures.trend, width="stretch", key="insp_trend")
     left, right = st.columns([3, 2])
-    left.plotly_chart(views.category_figure(breakdown, lang=lang), width="stretch", key="insp_category")
-    right.plotly_chart(views.outcome_figure(breakdown, lang=lang), width="stretch", key="insp_outcome")
+    left.plotly_chart(figures.category, width="stretch", key="insp_category")
+    right.plotly_chart(figures.outcome, width="stretch", key="insp_outcome")
 
     st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
     rect = edge.query(safety.rectification_orders, role=role, start=start, end=end)
-    st.dataframe(views.for_display(rect, table="firms", lang=lang), hide_index=True, key="rect_table",
-                 on_select=on_row_pick("rect_table", rect), selection_mode="single-row")
+    shown_rect = capped(rect)
+    st.dataframe(views.for_display(shown_rect, table="firms", lang=lang), hide_index=True, key="rect_table",
+                 on_select=on_row_pick("rect_table", shown_rect), selection_mode="single-row")
     edge.export_buttons(rect, table="firms", name=f"rectification-orders-{year}", formats=("csv", "xlsx"),
                         filters={"year": year})
 
@@ -178,19 +193,19 @@ with tab_insp:
     repeat = edge.query(safety.repeat_problem_firms, role=role, start=start, end=end,
                         min_problems=int(min_problems))
     st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
-    st.dataframe(views.for_display(repeat, table="firms", lang=lang), hide_index=True, key="repeat_table",
-                 on_select=on_row_pick("repeat_table", repeat), selection_mode="single-row")
+    shown_repeat = capped(repeat)
+    st.dataframe(views.for_display(shown_repeat, table="firms", lang=lang), hide_index=True, key="repeat_table",
+                 on_select=on_row_pick("repeat_table", shown_repeat), selection_mode="single-row")
     edge.export_buttons(repeat, table="firms", name=f"repeat-problem-firms-{year}", formats=("csv", "xlsx"),
                         filters={"year": year, "min_problems": int(min_problems)})
 
     st.subheader(edge.t("fs_grid_map_title"))
-    per_grid = edge.query(safety.inspections_per_grid, start=start, end=end)
-    grid_layers = [views.grid_counts_layer(per_grid, lang=lang),
-                   maps.outline_layer(villages_outline, layer_id="grid-map-villages"),
-                   maps.label_layer(villages_outline, lang=lang, layer_id="grid-map-labels")]
-    st.pydeck_chart(maps.deck(grid_layers, center=edge.query(queries.view_center)), height=520,
+    per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)
+    grid_layers = [per_grid.layer, *edge.shared(views.village_layers, lang=lang, outline_id="grid-map-villages",
+                                               label_id="grid-map-labels")]
+    st.pydeck_chart(mapdata.deck(grid_layers, center=edge.query(queries.view_center)), height=520,
                     key="grid_map")
-    st.markdown(maps.legend_html(views.grid_legend(per_grid, lang=lang)), unsafe_allow_html=True)
+    st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)
 
 # ---- the story of one firm ----------------------------------------------------------------------
 firm_id = st.session_state.get(STORY)

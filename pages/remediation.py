@@ -4,9 +4,10 @@ the parks map with each park's story, progress per park, and exports."""
 import streamlit as st
 
 import edge
-from dayuan_geo import maps, queries
+from dayuan_geo import mapdata, maps, queries
 from dayuan_geo import remediation as R
 from dayuan_geo import remediation_charts as RC
+from dayuan_geo import remediation_views as RV
 from dayuan_geo import schema as S
 from dayuan_geo.i18n import fmt_area, t
 
@@ -14,8 +15,7 @@ role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
 as_of = edge.as_of()
 cat = S.stage_catalogue()
-villages = edge.query(queries.outlines, table_name="villages")
-village_names = dict(zip(villages["id"], villages["label_zh" if lang == "zh" else "label_en"], strict=True))
+village_names = edge.query(RV.village_names, lang=lang)
 
 st.title(edge.t("rem_title"))
 st.caption(edge.t("rem_caption", as_of=as_of.isoformat()))
@@ -31,24 +31,28 @@ threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=
                                 value=R.DEFAULT_STALLED_DAYS, key="rem_threshold",
                                 help=edge.t("rem_threshold_help")))
 
-all_projects = edge.query(R.project_list, as_of=as_of, stalled_days=threshold)
-projects = R.filter_projects(all_projects, modes=tuple(modes), villages=tuple(chosen_villages))
-late = R.late_projects(projects)
-stuck = R.stuck_projects(projects)
+# everything shown for this selection is built once per dataset version and shared (edge.shared)
+selection = {"as_of": as_of, "stalled_days": threshold, "modes": tuple(modes), "villages": tuple(chosen_villages),
+             "lang": lang}
+tr = edge.shared(RV.tracker, **selection)
 filters = {"mode": list(modes), "village_code": list(chosen_villages), "stalled_days": threshold,
            "as_of": as_of.isoformat()}  # recorded with every export in the audit log
-history = edge.query(R.stage_history, as_of=as_of)
-history = history[history["project_id"].isin(set(projects["project_id"]))]
+store = edge.store()
+
+
+def whole(which: str):
+    """The whole list for a download, built on click only, on a cursor of its own."""
+    return lambda: RV.export_table(store.cursor(), which=which, **selection)
+
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(edge.t("rem_kpi_projects"), f"{len(projects):,}", border=True, delta_arrow="off",
-          delta=f"{edge.t('kpi_completed')} {int(projects['is_completed'].sum())}", delta_color="off")
-c2.metric(edge.t("kpi_overdue"), f"{len(late):,}", help=edge.t("kpi_overdue_help"), border=True)
-c3.metric(edge.t("kpi_stalled"), f"{len(stuck):,}", help=edge.t("kpi_stalled_help", days=threshold),
+c1.metric(edge.t("rem_kpi_projects"), f"{tr.projects:,}", border=True, delta_arrow="off",
+          delta=f"{edge.t('kpi_completed')} {tr.completed}", delta_color="off")
+c2.metric(edge.t("kpi_overdue"), f"{tr.late:,}", help=edge.t("kpi_overdue_help"), border=True)
+c3.metric(edge.t("kpi_stalled"), f"{tr.stuck:,}", help=edge.t("kpi_stalled_help", days=threshold),
           border=True)
-c4.metric(edge.t("rem_kpi_released"), fmt_area(float(projects["released_m2"].sum()), lang), border=True,
-          delta=edge.t("rem_share_of_parks",
-                       share=f"{projects['released_m2'].sum() / max(projects['park_area_m2'].sum(), 1):.0%}"),
+c4.metric(edge.t("rem_kpi_released"), fmt_area(tr.released_m2, lang), border=True,
+          delta=edge.t("rem_share_of_parks", share=f"{tr.released_m2 / max(tr.park_area_m2, 1):.0%}"),
           delta_color="off", delta_arrow="off")
 
 # ---- stage pipeline -----------------------------------------------------------------------------
@@ -58,32 +62,19 @@ measure = p1.radio(edge.t("rem_measure"), R.MEASURES, horizontal=True, key="rem_
                    format_func=lambda m: t(f"rem_measure_{m}", lang))
 split = p2.radio(edge.t("rem_split"), R.SPLITS, horizontal=True, key="rem_split",
                  format_func=lambda s: t(f"rem_split_{s}", lang))
-pipeline = R.stage_pipeline(projects, split=split)
-groups = pipeline["group"].drop_duplicates()
-group_labels = {g: S.REMEDIATION_MODE.label(g, lang) if split == "mode" else village_names.get(g, g)
-                for g in groups}
-st.plotly_chart(RC.pipeline_chart(pipeline, measure=measure, group_labels=group_labels, lang=lang),
-                width="stretch", key="rem_pipeline_chart")
+st.plotly_chart(tr.pipelines[(measure, split)], width="stretch", key="rem_pipeline_chart")
 
 # ---- map and project story ----------------------------------------------------------------------
 st.subheader(edge.t("rem_map_title"))
 color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, key="rem_color_by",
                     format_func=lambda c: t(f"rem_color_{c}", lang))
-parks = edge.query(R.parks_for_map, as_of=as_of, stalled_days=threshold)
-if modes or chosen_villages:
-    parks = parks[parks["project_id"].isin(set(projects["project_id"]))]
-park_names = dict(zip(parks["park_id"], parks["park_name"], strict=True))  # the story's choices
-if len(parks) > R.MAP_LIMIT:
-    st.caption(edge.t("rem_map_limited", shown=R.MAP_LIMIT, total=len(parks)))
-    parks = R.most_urgent(parks, limit=R.MAP_LIMIT)
+park_map = edge.shared(RV.park_map, color_by=color_by, **selection)
+park_names = park_map.names  # the story's choices: the parks drawn
+if park_map.parks > park_map.shown:
+    st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
 with left:
-    layers = [
-        RC.parks_layer(parks, color_by=color_by, lang=lang, villages=village_names, layer_id="parks"),
-        maps.outline_layer(villages, layer_id="village-outlines"),
-        maps.label_layer(villages, lang=lang, layer_id="village-labels"),
-    ]
-    event = st.pydeck_chart(maps.deck(layers, center=edge.query(queries.view_center)), height=540,
+    event = st.pydeck_chart(mapdata.deck(park_map.layers, center=edge.query(queries.view_center)), height=540,
                             key="rem_map", on_select="rerun", selection_mode="single-object")
     st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang)), unsafe_allow_html=True)
     st.caption(edge.t("rem_map_caption"))
@@ -135,56 +126,53 @@ with right:
 
 # ---- timeline -----------------------------------------------------------------------------------
 st.subheader(edge.t("rem_timeline"))
-on_timeline = R.gantt_selection(projects)
-if len(on_timeline) < len(projects):
-    st.caption(edge.t("rem_gantt_limited", shown=len(on_timeline), total=len(projects)))
-st.plotly_chart(RC.gantt(on_timeline, history, as_of=as_of, lang=lang), width="stretch", key="rem_gantt")
+if tr.gantt_shown < tr.projects:
+    st.caption(edge.t("rem_gantt_limited", shown=tr.gantt_shown, total=tr.projects))
+st.plotly_chart(tr.gantt, width="stretch", key="rem_gantt")
 
 # ---- late and stuck -----------------------------------------------------------------------------
 st.subheader(edge.t("rem_late_stuck"))
-tab_late, tab_stuck = st.tabs([edge.t("rem_late_tab", n=len(late)), edge.t("rem_stuck_tab", n=len(stuck))])
-for tab, rows, columns, name, empty in (
-    (tab_late, late, R.LATE_COLUMNS, "remediation-late", "rem_late_none"),
-    (tab_stuck, stuck, R.STUCK_COLUMNS, "remediation-stuck", "rem_stuck_none"),
+tab_late, tab_stuck = st.tabs([edge.t("rem_late_tab", n=tr.late), edge.t("rem_stuck_tab", n=tr.stuck)])
+for tab, n, table, which, empty in (
+    (tab_late, tr.late, tr.late_table, "late", "rem_late_none"),
+    (tab_stuck, tr.stuck, tr.stuck_table, "stuck", "rem_stuck_none"),
 ):
     with tab:
-        if rows.empty:
+        if not n:
             st.success(edge.t(empty))
             continue
-        table = R.labelled(rows, columns, lang=lang, villages=village_names)
-        st.dataframe(table, hide_index=True, width="stretch", key=f"{name}-table")
-        edge.export_buttons(table, table="remediation_projects", name=name, filters=filters,
-                            formats=("csv", "xlsx"))
+        if n > len(table):
+            st.caption(edge.t("rem_rows_capped", shown=len(table), total=n))
+        st.dataframe(table, hide_index=True, width="stretch", key=f"remediation-{which}-table")
+        edge.export_buttons(whole(which), table="remediation_projects", name=f"remediation-{which}",
+                            filters=filters, formats=("csv", "xlsx"), geometry=False)
 
 # ---- stage durations ----------------------------------------------------------------------------
 st.subheader(edge.t("rem_durations"))
 ongoing = st.toggle(edge.t("rem_include_ongoing"), value=True, key="rem_ongoing")
-stays = history if ongoing else history[~history["ongoing"].astype(bool)]
+durations_chart, durations_table = tr.durations[bool(ongoing)]
 d1, d2 = st.columns([3, 2])
-d1.plotly_chart(RC.durations_chart(stays, lang=lang), width="stretch", key="rem_durations_chart")
-d2.dataframe(R.labelled(R.stage_durations(history, include_ongoing=ongoing), R.DURATION_COLUMNS, lang=lang,
-                        table="remediation_events"),
-             hide_index=True, width="stretch", key="rem_durations_table")
+d1.plotly_chart(durations_chart, width="stretch", key="rem_durations_chart")
+d2.dataframe(durations_table, hide_index=True, width="stretch", key="rem_durations_table")
 
 # ---- progress per park --------------------------------------------------------------------------
 st.subheader(edge.t("rem_progress"))
-st.plotly_chart(RC.progress_chart(projects, lang=lang), width="stretch", key="rem_progress_chart")
+st.plotly_chart(tr.progress, width="stretch", key="rem_progress_chart")
 
 # ---- exports ------------------------------------------------------------------------------------
 st.subheader(edge.t("rem_exports"))
-project_table = R.labelled(projects, R.PROJECT_COLUMNS, lang=lang, villages=village_names)
+if tr.projects > len(tr.project_table):
+    st.caption(edge.t("rem_rows_capped", shown=len(tr.project_table), total=tr.projects))
 progress_col = R.header("progress", lang)
-st.dataframe(project_table, hide_index=True, width="stretch", key="rem_projects_table",
+st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projects_table",
              column_config={progress_col: st.column_config.ProgressColumn(progress_col, format="percent",
                                                                           min_value=0, max_value=1)})
 e1, e2 = st.columns(2)
 with e1:
     st.caption(edge.t("rem_export_projects"))
-    edge.export_buttons(project_table, table="remediation_projects", name="remediation-projects",
-                        filters=filters, formats=("csv", "xlsx"))
+    edge.export_buttons(whole("projects"), table="remediation_projects", name="remediation-projects",
+                        filters=filters, formats=("csv", "xlsx"), geometry=False)
 with e2:
     st.caption(edge.t("rem_export_history"))
-    edge.export_buttons(R.labelled(history, R.HISTORY_COLUMNS, lang=lang, villages=village_names,
-                                   table="remediation_events"),
-                        table="remediation_events", name="remediation-stage-history", filters=filters,
-                        formats=("csv", "xlsx"))
+    edge.export_buttons(whole("history"), table="remediation_events", name="remediation-stage-history",
+                        filters=filters, formats=("csv", "xlsx"), geometry=False)

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dayuan_geo import cli, dataset, demo, export, queries
 from dayuan_geo import remediation as R
 from dayuan_geo import remediation_charts as RC
+from dayuan_geo import remediation_views as RV
 from dayuan_geo import schema as S
 from dayuan_geo.store import Store
 
@@ -124,10 +125,9 @@ def test_pipeline_counts_projects_and_park_area_per_stage(cur, demo_dir):
         R.stage_pipeline(projects, split="name; DROP TABLE parks")
 
 
-def test_stage_durations_match_the_event_files(cur, demo_dir):
-    history = R.stage_history(cur, as_of=AS_OF)
+def _stays_from_files(demo_dir) -> pd.DataFrame:
+    """Every stay in a stage but the completed one, with its days, from the event file."""
     events = _files(demo_dir, "remediation_events")
-    assert len(history) == len(events)
     cat = S.stage_catalogue()
     ev = events.assign(entered_on=pd.to_datetime(events["entered_on"]),
                        rank=events["stage"].map({c: i for i, c in enumerate(cat.codes)}))
@@ -135,7 +135,14 @@ def test_stage_durations_match_the_event_files(cur, demo_dir):
     left = ev.groupby("project_id")["entered_on"].shift(-1).fillna(pd.Timestamp(AS_OF))
     ev["days"] = (left - ev["entered_on"]).dt.days
     ev["open"] = ev.groupby("project_id").cumcount(ascending=False) == 0  # latest stage: still open
-    ev = ev[ev["stage"] != cat.completed]
+    return ev[ev["stage"] != cat.completed]
+
+
+def test_stage_durations_match_the_event_files(cur, demo_dir):
+    history = R.stage_history(cur, as_of=AS_OF)
+    assert len(history) == len(_files(demo_dir, "remediation_events"))
+    cat = S.stage_catalogue()
+    ev = _stays_from_files(demo_dir)
     closed = ev[~ev["open"]]
     for include_ongoing, stays in ((True, ev), (False, closed)):
         got = R.stage_durations(history, include_ongoing=include_ongoing).set_index("stage")
@@ -145,6 +152,46 @@ def test_stage_durations_match_the_event_files(cur, demo_dir):
             assert got.at[stage, "median_days"] == pytest.approx(days.median())
             assert got.at[stage, "q3_days"] == pytest.approx(days.quantile(0.75))
             assert got.at[stage, "max_days"] == days.max()
+
+
+def test_many_stays_are_boxed_from_their_statistics(cur, demo_dir):
+    """Beyond the raw limit the durations chart carries five numbers per stage, not every stay:
+    the quartiles, minimum and maximum of the days, as computed from the files."""
+    history = R.stage_history(cur, as_of=AS_OF)
+    cat = S.stage_catalogue()
+    raw = RC.durations_chart(history)
+    boxed = RC.durations_chart(history, raw_limit=10)
+    assert all(tr.y is not None and tr.q1 is None for tr in raw.data)
+    assert [tr.name for tr in boxed.data] == [tr.name for tr in raw.data]
+    want = _stays_from_files(demo_dir).groupby("stage")["days"]
+    labels = {cat.label(c, "zh"): c for c in cat.codes}
+    for tr in boxed.data:
+        days = want.get_group(labels[tr.name])
+        assert tr.y is None and len(tr.q1) == 1
+        assert tr.q1[0] == pytest.approx(days.quantile(0.25)) and tr.median[0] == pytest.approx(days.median())
+        assert tr.q3[0] == pytest.approx(days.quantile(0.75))
+        assert (tr.lowerfence[0], tr.upperfence[0]) == (days.min(), days.max())
+
+
+def test_tracker_caps_its_tables_and_exports_them_whole(cur, demo_dir, monkeypatch):
+    monkeypatch.setattr(RV, "DISPLAY_ROWS", 10)
+    tr = RV.tracker(cur, as_of=AS_OF, lang="en")
+    projects = R.project_list(cur, as_of=AS_OF)
+    late = R.late_projects(projects)
+    assert (tr.projects, tr.late, tr.stuck) == (64, len(late), len(R.stuck_projects(projects)))
+    assert len(tr.project_table) == 10 and len(tr.late_table) == min(10, len(late))
+    assert list(tr.late_table["Project ID"]) == list(late["project_id"].head(10))  # the latest first
+    assert set(tr.pipelines) == {(m, s) for m in R.MEASURES for s in R.SPLITS}
+    assert set(tr.durations) == {True, False}
+    everything = RV.export_table(cur, which="projects", as_of=AS_OF, lang="en")
+    assert len(everything) == len(_files(demo_dir, "remediation_projects"))
+    assert list(everything.columns) == list(tr.project_table.columns)
+    history = RV.export_table(cur, which="history", as_of=AS_OF, modes=("shutdown",), lang="zh")
+    shutdown = _files(demo_dir, "remediation_projects").query("mode == 'shutdown'")["project_id"]
+    events = _files(demo_dir, "remediation_events")
+    assert len(history) == int(events["project_id"].isin(shutdown).sum())
+    with pytest.raises(ValueError, match="unknown list"):
+        RV.export_table(cur, which="parcels", as_of=AS_OF)
 
 
 def test_progress_is_released_area_over_park_area(cur, demo_dir):

@@ -142,6 +142,7 @@ def test_viewer_sees_no_names_codes_or_inspectors(cur):
         safety.risky_firms(cur, role="viewer", as_of=AS_OF),
         safety.ordinary_firm_points(cur, role="viewer"),
         safety.near_released_land(cur, role="viewer", as_of=AS_OF),
+        safety.near_land_by_firm(cur, role="viewer", as_of=AS_OF).firms,
         safety.rectification_orders(cur, role="viewer", start=y0, end=y1),
         safety.repeat_problem_firms(cur, role="viewer", start=y0, end=y1),
     ]
@@ -218,6 +219,37 @@ def test_on_the_parcel_means_distance_zero(cur, files):
     assert (got["distance_m"] == 0).all()
     # at zero distance a firm is flagged only on its own parcel (parcels do not overlap)
     assert all(firms.loc[f, "parcel_id"] == p for f, p in zip(got["firm_id"], got["parcel_id"], strict=True))
+
+
+@pytest.mark.parametrize("distance_m", [0.0, 200.0, 500.0])
+def test_near_land_per_firm_matches_geopandas(cur, files, distance_m):
+    """The page's summary: one row per firm with its nearest parcel (sjoin_nearest), the distance
+    and the parcels within the distance (a buffer join), and the distinct parcels and pairs."""
+    firms, _, parcels = files
+    got = safety.near_land_by_firm(cur, role="planner", as_of=AS_OF, distance_m=distance_m)
+    status = parcels["release_status"].where(
+        ~(parcels["released_on"] > pd.Timestamp(AS_OF)).fillna(False), "vacating")
+    land = parcels[status.isin(["vacating", "released"])][["parcel_id", "geometry"]].to_crs(S.METRIC_CRS)
+    risky = _risky(firms)[["firm_id", "geometry"]].to_crs(S.METRIC_CRS)
+    nearest = gpd.sjoin_nearest(risky, land, max_distance=max(distance_m, 0.01), distance_col="distance")
+    want_d = nearest.groupby("firm_id")["distance"].min()
+    df = got.firms.set_index("firm_id")
+    assert df.index.is_unique and set(df.index) == set(want_d.index)
+    assert (df["distance_m"] - want_d.reindex(df.index)).abs().max() < 0.1
+    # the nearest parcel named is at that distance from the firm
+    geoms, points = land.set_index("parcel_id").geometry, risky.set_index("firm_id").geometry
+    assert all(abs(geoms[p].distance(points[f]) - d) < 0.1
+               for f, p, d in zip(df.index, df["nearest_parcel_id"], df["distance_m"], strict=True))
+    assert set(df["nearest_parcel_status"]) <= {"vacating", "released"}
+    assert list(got.firms["distance_m"]) == sorted(got.firms["distance_m"])  # nearest first
+    if distance_m > 0:  # the buffer's polygon lies just inside the true buffer: allow the edge
+        within = _near_geopandas(files, distance_m)
+        counts = within.groupby("firm_id").size().reindex(df.index, fill_value=0)
+        assert ((df["parcels_near"] - counts).between(0, 1)).all() and (df["parcels_near"] >= 1).all()
+        assert got.parcels - within["parcel_id"].nunique() in (0, 1)
+    pairs = safety.near_released_land(cur, role="planner", as_of=AS_OF, distance_m=distance_m)
+    assert got.pairs == len(pairs) == int(df["parcels_near"].sum())
+    assert got.parcels == pairs["parcel_id"].nunique()
 
 
 def test_near_land_export_is_geojson_of_the_flagged_firms(cur):
@@ -373,6 +405,11 @@ def test_page_counts_maps_and_charts(app_env, files):
     assert (m["黑榜企业"], m["高危企业"], m["2026年巡查次数"], m["2026年责令整改企业"]) == ("12", "31", "6,805", "44")
     near = _near_geopandas(files, safety.DEFAULT_DISTANCE_M)
     assert m["涉及企业"] == str(near["firm_id"].nunique())
+    assert m["涉及地块"] == str(near["parcel_id"].nunique())
+    table = next(d.value for d in at.dataframe if "最近地块" in d.value.columns)  # one row per firm, not per pair
+    assert len(table) == near["firm_id"].nunique() < len(near)
+    assert {"最近地块", "距离(米)", "距离内地块数"} <= set(table.columns)
+    assert table["距离内地块数"].sum() == len(near)
     specs = _deck_specs(at)
     assert len(specs) == 2  # the firm map and inspections per grid
     firm_map = json.loads(specs[0])
@@ -381,9 +418,53 @@ def test_page_counts_maps_and_charts(app_env, files):
     assert "firm-density" not in ids and "ordinary-firms" not in ids  # ordinary firms are off by default
     risky = next(layer for layer in firm_map["layers"] if layer["id"] == "risky-firms")
     assert len(risky["data"]) == 43
+    rings = next(layer for layer in firm_map["layers"] if layer["id"] == "near-land-firms")
+    assert len(rings["data"]) == near["firm_id"].nunique()  # a ring per firm
     assert '"HexagonLayer"' not in specs[0]
     assert len(at.get("plotly_chart")) == 3
     assert any("点击地图上的企业" in i.value for i in at.info)
+
+
+def test_map_keeps_to_the_polygon_budget_and_says_so(app_env, monkeypatch, files):
+    """Over the budget the land is summed (by park or grid cell) and outlines are left out, each
+    said under the map; every parcel of the land is still counted in the sums."""
+    from dayuan_geo import mapdata
+
+    _, _, parcels = files
+    status = parcels["release_status"].where(
+        ~(parcels["released_on"] > pd.Timestamp(AS_OF)).fillna(False), "vacating")
+    land = parcels[status.isin(["vacating", "released"])]
+    monkeypatch.setenv(mapdata.BUDGET_ENV, "50")  # the demo: 85 parcels of that land, 64 parks, 167 grids
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.switch_page("pages/firms.py")
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{len(land):,} parcels exceed the map's budget of 50 polygons" in captions
+    assert "64 parks exceed the map's budget of 50 polygons: park outlines are not drawn" in captions
+    assert "167 grids exceed" in captions
+    spec = json.loads(_deck_specs(at)[0])
+    ids = [layer["id"] for layer in spec["layers"]]
+    assert "park-outlines" not in ids and "grid-outlines" not in ids
+    assert {"release-parcels", "village-outlines", "risky-firms", "near-land-firms"} <= set(ids)
+    summed = next(layer for layer in spec["layers"] if layer["id"] == "release-parcels")
+    assert len(summed["data"]) <= 50
+    assert sum(int(r["tooltip"].split("Parcels: ")[1].split("\n")[0].replace(",", ""))
+               for r in summed["data"]) == len(land)
+
+
+def test_many_risky_firms_get_brief_tooltips(cur):
+    full = views.risky_firms_view(cur, role="planner", as_of=AS_OF, lang="en")
+    brief = views.risky_firms_view(cur, role="planner", as_of=AS_OF, lang="en", tooltip_budget=40)
+    assert not full.brief and brief.brief and len(brief.frame) == len(full.frame) == 43
+    assert [r["firm_id"] for r in brief.layer.data] == [r["firm_id"] for r in full.layer.data]
+    for short, long in zip(brief.layer.data, full.layer.data, strict=True):
+        assert short["tooltip"].count("\n") == 2 and long["tooltip"].count("\n") == 6
+        assert short["tooltip"].split("\n")[0] == long["tooltip"].split("\n")[0]  # the firm's name
+    viewer = views.risky_firms_view(cur, role="viewer", as_of=AS_OF, tooltip_budget=1)
+    names = set(full.frame["name"])
+    assert not any(n in r["tooltip"] for r in viewer.layer.data for n in names)  # still no names
 
 
 def test_ordinary_firms_show_as_density(app_env):
