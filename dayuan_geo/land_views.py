@@ -202,19 +202,7 @@ def aggregate_layer(md: land.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
 
 
 def _polygon_layer(rows: list[dict], layer_id: str) -> pdk.Layer:
-    return pdk.Layer(
-        "PolygonLayer",
-        data=rows,
-        id=layer_id,
-        get_polygon="polygon",
-        get_fill_color="color",
-        get_line_color=[255, 255, 255, 200],
-        line_width_min_pixels=0.5,
-        stroked=True,
-        filled=True,
-        pickable=True,
-        auto_highlight=True,
-    )
+    return maps.filled_polygons(rows, layer_id=layer_id)
 
 
 def _path_layer(rings: list[list[list[float]]], *, layer_id: str, color: list[int], width_px: float) -> pdk.Layer:

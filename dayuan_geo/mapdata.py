@@ -245,19 +245,7 @@ def aggregate_layer(md: MapData, *, lang: str = "zh", layer_id: str = "parcels")
             "tooltip": tips,
         }
     )
-    return pdk.Layer(
-        "PolygonLayer",
-        data=data,
-        id=layer_id,
-        get_polygon="polygon",
-        get_fill_color="color",
-        get_line_color=[255, 255, 255, 200],
-        line_width_min_pixels=0.5,
-        stroked=True,
-        filled=True,
-        pickable=True,
-        auto_highlight=True,
-    )
+    return maps.filled_polygons(data, layer_id=layer_id)
 
 
 def layer(md: MapData, *, lang: str = "zh", layer_id: str = "parcels") -> pdk.Layer:

@@ -104,6 +104,11 @@ def parcels_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "parcel
             df["release_status"], df["released_on"], strict=True,
         )
     ]
+    return filled_polygons(data, layer_id=layer_id)
+
+
+def filled_polygons(data, *, layer_id: str) -> pdk.Layer:
+    """Pickable polygons from rows with `polygon` rings and an rgba `color` (parcels, parks, cells)."""
     return pdk.Layer(
         "PolygonLayer",
         data=data,

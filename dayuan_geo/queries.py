@@ -144,14 +144,7 @@ def _compute_kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int) -> dict:
         """,
         {"as_of": as_of, "month_ago": month_ago, "y0": year_start},
     ).fetchone()
-    firms = cur.execute(
-        """
-        SELECT count(*) FILTER (WHERE risk_level = 'blacklisted'),
-               count(*) FILTER (WHERE risk_level = 'high_risk')
-        FROM firms WHERE listed_on IS NULL OR listed_on <= $as_of
-        """,
-        {"as_of": as_of},
-    ).fetchone()
+    firms = risky_firm_counts(cur, as_of=as_of)
     insp = cur.execute(
         """
         SELECT count(*),
@@ -197,6 +190,19 @@ def _compute_kpis(cur: Cursor, *, as_of: dt.date, stalled_days: int) -> dict:
         "inspections_ytd": int(insp[0]),
         "rectification_orders_ytd": int(insp[1]),
     }
+
+
+def risky_firm_counts(cur: Cursor, *, as_of: dt.date) -> tuple[int, int]:
+    """Blacklisted and high-risk firms listed by as_of (firms with no listing date count too)."""
+    row = cur.execute(
+        """
+        SELECT count(*) FILTER (WHERE risk_level = 'blacklisted'),
+               count(*) FILTER (WHERE risk_level = 'high_risk')
+        FROM firms WHERE listed_on IS NULL OR listed_on <= $as_of
+        """,
+        {"as_of": as_of},
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 def released_by_month(cur: Cursor, *, as_of: dt.date) -> pd.DataFrame:

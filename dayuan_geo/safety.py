@@ -91,14 +91,7 @@ def uscc_check(code: object) -> str | None:
 def safety_kpis(cur: Cursor, *, as_of: dt.date, year: int | None = None) -> dict:
     """Risky firms listed by as_of, and the year's inspections and rectification orders."""
     start, end = year_window(as_of, year)
-    firms = cur.execute(
-        """
-        SELECT count(*) FILTER (WHERE risk_level = 'blacklisted'),
-               count(*) FILTER (WHERE risk_level = 'high_risk')
-        FROM firms WHERE listed_on IS NULL OR listed_on <= $as_of
-        """,
-        {"as_of": as_of},
-    ).fetchone()
+    firms = queries.risky_firm_counts(cur, as_of=as_of)
     insp = cur.execute(
         """
         SELECT count(*),
