@@ -11,6 +11,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "demo_badge": ("演示数据 · 几何为合成示意", "Demo data · synthetic geometry"),
     "demo_mixed_badge": ("演示数据与导入数据混合 · 含演示数据的表：{tables}",
                          "Demo data mixed with imports · tables holding demo rows: {tables}"),
+    "imp_sum_imported": ("已将 {file} 导入{table}，生成版本 v{version}：新增 {added}，修改 {changed}，删除 {removed}",
+                         "Imported {file} into {table} as version {version}: {added} added, {changed} changed, "
+                         "{removed} removed"),
+    "imp_sum_unchanged": ("{file} 与{table}现有数据一致，未生成新版本",
+                          "{file} holds nothing new for {table}: no new version"),
+    "imp_sum_checked": ("已检查 {file}（仅检查，未写入）：将新增 {added}，修改 {changed}，删除 {removed}",
+                        "Checked {file} (nothing written): would add {added}, change {changed}, remove {removed}"),
+    "imp_sum_refused": ("已拒绝 {file}：{errors} 个错误（涉及 {rows}/{read} 行），未导入任何数据",
+                        "Refused {file}: {errors} error(s) in {rows} of {read} rows; nothing imported"),
     "imp_mapping": ("列对应（可选）", "Column mapping (optional)"),
     "imp_mapping_help": (
         "文件中列名与系统不一致时，每行写一条“系统列=文件列”，如 current_use=现状用途（与命令行 --map 相同）",

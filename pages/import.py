@@ -101,7 +101,11 @@ if state:
         st.success(edge.t("imp_done", version=report.version))
     else:
         st.success(edge.t("imp_ready"))
-    st.text(report.summary())  # plain text: the file name is the uploader's
+    table_label = TABLE_LABELS.get(report.table, report.table)
+    rows_with_errors = len(report.error_rows)
+    st.text(edge.t(f"imp_sum_{report.status}", file=report.file, table=table_label, version=report.version,
+                   added=report.added, changed=report.changed, removed=report.removed, errors=len(report.errors),
+                   rows=rows_with_errors, read=report.rows_read))  # plain text: the file name is the uploader's
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(edge.t("imp_added"), f"{report.added:,}")
     m2.metric(edge.t("imp_changed"), f"{report.changed:,}")

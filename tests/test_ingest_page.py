@@ -52,6 +52,7 @@ def test_check_preview_confirm_and_restore(page_env, tmp_path):
     at = checked(open_page(), path)
     assert not at.exception, [e.value for e in at.exception]
     assert {m.label: m.value for m in at.metric}["新增"] == "3"
+    assert any(t.value.startswith("已检查 new-parcels.geojson") for t in at.text)  # the report speaks Chinese
     spec = at.get("deck_gl_json_chart")[0].proto.json
     assert "BAD-000" in spec and "PolygonLayer" in spec
     rows = at.dataframe[0].value if "变更的记录" in at.dataframe[0].value.columns else at.dataframe[1].value
