@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import access
+from . import access, cells
 from . import schema as S
 
 Cursor = duckdb.DuckDBPyConnection
@@ -40,8 +40,7 @@ PARK_BUDGET = 20_000
 CELL_BUDGET = 10_000
 CELL_SIZES_M = (250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000)
 MAP_BYTES_BUDGET = 10_000_000
-M_PER_DEG_LAT = 110_574.0
-M_PER_DEG_LON_EQUATOR = 111_320.0
+M_PER_DEG_LON_EQUATOR = cells.M_PER_DEG_LON_EQUATOR
 
 TABLE_ROW_LIMIT = 5_000  # rows the on-screen table shows; exports always hold the whole selection
 EXPORT_ROW_LIMIT = 200_000  # beyond this a browser download is unwieldy: the page points to the CLI
@@ -598,52 +597,15 @@ def map_data(cur: Cursor, *, filters: LandFilters, view_date: dt.date, as_of: dt
     return MapData("cell", df, int(n), cell)
 
 
-def _with_share(df: pd.DataFrame) -> pd.DataFrame:
-    area = df["area_m2"].to_numpy(dtype=float)
-    df["share"] = np.where(area > 0, df["released_m2"].to_numpy(dtype=float) / np.maximum(area, 1e-9), 0.0)
-    return df
+_with_share = cells.with_share
 
 
 def _cells(cur: Cursor, where: str, params: dict, *, view_date: dt.date, budget: int) -> tuple[pd.DataFrame, int]:
     """The selection summed on the smallest square cell (of CELL_SIZES_M) that gives at most budget cells."""
-    lat0 = cur.execute(
-        f"SELECT avg((ST_YMin(pa.geometry) + ST_YMax(pa.geometry)) / 2) FROM parcels pa WHERE {where}",  # noqa: S608
-        params,
-    ).fetchone()[0]
-    kx = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat0)))
-    centres = f"""
-        SELECT (ST_XMin(pa.geometry) + ST_XMax(pa.geometry)) / 2 * $kx AS x,
-               (ST_YMin(pa.geometry) + ST_YMax(pa.geometry)) / 2 * $ky AS y,
-               pa.area_m2, pa.released_on
-        FROM parcels pa WHERE {where}
-    """  # noqa: S608 - the condition is built from constants; values are bound
-    params = {**params, "kx": kx, "ky": M_PER_DEG_LAT}
-    cell = CELL_SIZES_M[-1]
-    for size in CELL_SIZES_M:
-        n = cur.execute(
-            f"SELECT count(DISTINCT (floor(x / $c), floor(y / $c))) FROM ({centres})",  # noqa: S608
-            {**params, "c": float(size)},
-        ).fetchone()[0]
-        if n <= budget:
-            cell = size
-            break
-    df = cur.execute(
-        f"""
-        SELECT floor(x / $c)::BIGINT AS ix, floor(y / $c)::BIGINT AS iy, count(*) AS parcels,
-               sum(area_m2) AS area_m2,
-               coalesce(sum(area_m2) FILTER (WHERE released_on <= $view), 0) AS released_m2
-        FROM ({centres}) GROUP BY ix, iy ORDER BY ix, iy
-        """,  # noqa: S608 - the condition is built from constants; values are bound
-        {**params, "c": float(cell), "view": view_date},
-    ).df()
-    x0 = df["ix"].to_numpy(dtype=float) * cell / kx
-    y0 = df["iy"].to_numpy(dtype=float) * cell / M_PER_DEG_LAT
-    dx, dy = cell / kx, cell / M_PER_DEG_LAT
-    corners = np.stack([np.stack([x0 + u * dx, y0 + v * dy], axis=-1)
-                        for u, v in ((0, 0), (1, 0), (1, 1), (0, 1))], axis=1)
-    df["polygon"] = np.round(corners, 6).tolist()
-    df["id"] = [f"{i}:{j}" for i, j in zip(df["ix"], df["iy"], strict=True)]
-    return _with_share(df.drop(columns=["ix", "iy"])), int(cell)
+    frame, cell = cells.square_cells(
+        cur, source=f"SELECT pa.geometry, pa.area_m2, pa.released_on FROM parcels pa WHERE {where}",  # noqa: S608
+        params=params, budget=budget, sizes=CELL_SIZES_M, released_by=view_date)
+    return frame, cell
 
 
 def park_outlines(cur: Cursor, *, filters: LandFilters, limit: int = 2_000) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from . import maps, queries
+from . import cells, maps, queries
 from . import schema as S
 from .i18n import fmt_area, t
 
@@ -35,8 +35,6 @@ Cursor = duckdb.DuckDBPyConnection
 DEFAULT_POLYGON_BUDGET = 3_000
 CELL_SIZES_M = (125, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000)
 LEVELS = ("parcel", "park", "cell")
-M_PER_DEG_LAT = 110_574.0
-M_PER_DEG_LON_EQUATOR = 111_320.0
 SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 _NONE_COLOR = np.array(maps.STATUS_COLORS["not_started"], dtype=float)
 _ALL_COLOR = np.array(maps.STATUS_COLORS["released"], dtype=float)
@@ -156,58 +154,14 @@ def _parks(cur: Cursor, params: dict) -> pd.DataFrame:
 
 
 def _cells(cur: Cursor, params: dict, budget: int) -> tuple[pd.DataFrame, int]:
-    """Parcels summed on the smallest square cell (of CELL_SIZES_M) that gives at most budget cells."""
-    lat0 = cur.execute(
-        f"SELECT avg((ST_YMin(geometry) + ST_YMax(geometry)) / 2) FROM ({_FILTERED_SQL})",  # noqa: S608
-        params,
-    ).fetchone()[0]
-    kx = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat0)))
-    centres = f"""
-        SELECT (ST_XMin(geometry) + ST_XMax(geometry)) / 2 * $kx AS x,
-               (ST_YMin(geometry) + ST_YMax(geometry)) / 2 * $ky AS y,
-               area_m2, released_on
-        FROM ({_FILTERED_SQL})
-    """  # noqa: S608 - the filter is a constant of this module
-    params = {**params, "kx": kx, "ky": M_PER_DEG_LAT}
-    extent = cur.execute(
-        f"SELECT max(x) - min(x), max(y) - min(y) FROM ({centres})", params  # noqa: S608
-    ).fetchone()
-    # cells never outnumber those of the bounding box: start where the box could just fit
-    box = max(float(extent[0]), 1.0) * max(float(extent[1]), 1.0)
-    sizes = [c for c in CELL_SIZES_M if c * c * budget >= box / 16] or [CELL_SIZES_M[-1]]
-    for cell in sizes:
-        n = cur.execute(
-            f"SELECT count(DISTINCT (floor(x / $c), floor(y / $c))) FROM ({centres})",  # noqa: S608
-            {**params, "c": float(cell)},
-        ).fetchone()[0]
-        if n <= budget or cell == sizes[-1]:
-            break
-    df = cur.execute(
-        f"""
-        SELECT floor(x / $c)::BIGINT AS ix, floor(y / $c)::BIGINT AS iy, count(*) AS parcels,
-               sum(area_m2) AS area_m2,
-               coalesce(sum(area_m2) FILTER (WHERE released_on IS NOT NULL), 0) AS released_m2
-        FROM ({centres}) GROUP BY ix, iy ORDER BY ix, iy
-        """,  # noqa: S608 - the filter is a constant of this module
-        {**params, "c": float(cell)},
-    ).df()
-    x0 = df["ix"].to_numpy(dtype=float) * cell / kx
-    y0 = df["iy"].to_numpy(dtype=float) * cell / M_PER_DEG_LAT
-    dx, dy = cell / kx, cell / M_PER_DEG_LAT
-    corners = np.stack(
-        [np.stack([x0 + u * dx, y0 + v * dy], axis=-1) for u, v in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))],
-        axis=1,
-    )
-    df["polygon"] = np.round(corners, maps.COORD_DIGITS).tolist()
-    df["id"] = [f"{i}:{j}" for i, j in zip(df["ix"], df["iy"], strict=True)]
-    df["label"] = None
-    return _with_share(df.drop(columns=["ix", "iy"])), cell
+    """Parcels of the map's filter summed on square cells (cells.square_cells)."""
+    frame, cell = cells.square_cells(cur, source=_FILTERED_SQL, params=params, budget=budget,
+                                     sizes=CELL_SIZES_M, prune_by_extent=True)
+    frame["label"] = None
+    return frame, cell
 
 
-def _with_share(df: pd.DataFrame) -> pd.DataFrame:
-    area = df["area_m2"].to_numpy(dtype=float)
-    df["share"] = np.where(area > 0, df["released_m2"].to_numpy(dtype=float) / np.maximum(area, 1e-9), 0.0)
-    return df
+_with_share = cells.with_share
 
 
 def share_color(share: np.ndarray) -> np.ndarray:
