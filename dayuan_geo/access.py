@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema as S
+from dayuan_geo import schema as S
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import dataset
+from dayuan_geo.dataset import files as dataset
 
 AUDIT_FILE_ENV = "DAYUAN_AUDIT_FILE"
 ACTIONS = ("export", "import", "restore")  # restore: an earlier dataset version made current again

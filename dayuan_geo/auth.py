@@ -37,7 +37,8 @@ from pathlib import Path
 
 import bcrypt
 
-from . import access, dataset
+from dayuan_geo import access
+from dayuan_geo.dataset import files as dataset
 
 AUTH_FILE_ENV = "DAYUAN_AUTH_FILE"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")

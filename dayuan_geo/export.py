@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from . import schema as S
+from dayuan_geo import schema as S
 
 FORMATS = ("csv", "xlsx", "geojson", "geoparquet")
 MIME = {

@@ -13,7 +13,7 @@ from functools import cache
 import jsonschema
 from referencing import Registry, Resource
 
-from .schema import PACKAGE_DIR
+from dayuan_geo.schema import PACKAGE_DIR
 
 SCHEMA_FILE = PACKAGE_DIR / "geoparquet-1.1.0-schema.json"
 PROJJSON_URI = "https://proj.org/schemas/v0.7/projjson.schema.json"

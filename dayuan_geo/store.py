@@ -17,8 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from . import dataset, queries
-from . import schema as S
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.overview import queries
 
 _SAFE_FILE = re.compile(r"^[a-z_]+(\.[A-Za-z0-9_-]+)?\.parquet$")
 

@@ -16,13 +16,15 @@ from typing import Any
 
 import streamlit as st
 
-from dayuan_geo import access, auth, dataset, demo, export
+from dayuan_geo import access, auth, export
 from dayuan_geo import audit as audit_log
-from dayuan_geo import basemap as basemaps
 from dayuan_geo import schema as S
-from dayuan_geo.i18n import DEFAULT_LANG, LANGS
-from dayuan_geo.i18n import t as _t
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.demo import build as demo
+from dayuan_geo.maps import basemap as basemaps
 from dayuan_geo.store import Store
+from dayuan_geo.text import DEFAULT_LANG, LANGS
+from dayuan_geo.text import t as _t
 
 LANG_KEY = "lang"
 LANG_NAMES = {"zh": "中文", "en": "English"}

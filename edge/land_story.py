@@ -1,5 +1,5 @@
 """The land page's parcel story panel: a parcel's facts, its park's project and the firms on and
-near it. Layout only; the data comes from dayuan_geo.land through edge.query."""
+near it. Layout only; the data comes from dayuan_geo.land.queries through edge.query."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Callable
 import streamlit as st
 
 import edge
-from dayuan_geo import land, land_views
 from dayuan_geo import schema as S
+from dayuan_geo.land import queries as land
+from dayuan_geo.land import views as land_views
 
 
 def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: str, distance: int,

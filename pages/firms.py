@@ -4,10 +4,13 @@ and the story of one firm (opened by a click on the map or the list, or by ?firm
 import streamlit as st
 
 import edge
-from dayuan_geo import mapdata, maps, queries, safety
-from dayuan_geo import safety_views as views
 from dayuan_geo import schema as S
-from dayuan_geo.i18n import md_text
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
+from dayuan_geo.safety import queries as safety
+from dayuan_geo.safety import views
+from dayuan_geo.text import md_text
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 STORY = "firm_story_id"

@@ -12,8 +12,14 @@ import pandas as pd
 import streamlit as st
 
 import edge
-from dayuan_geo import access, dataset, ingest, maps, queries, versions
+from dayuan_geo import access
 from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest import read as ingest_read
+from dayuan_geo.ingest import run as ingest
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
 
 lang, role = edge.lang(), edge.role()
 st.title(edge.t("imp_title"))
@@ -65,7 +71,7 @@ def run(options: dict, *, dry_run: bool) -> ingest.ImportResult:
 
 
 with st.form("import_form"):
-    upload = st.file_uploader(edge.t("imp_file"), type=[s.lstrip(".") for s in ingest.SUFFIXES])
+    upload = st.file_uploader(edge.t("imp_file"), type=[s.lstrip(".") for s in ingest_read.SUFFIXES])
     c1, c2, c3 = st.columns(3)
     table = c1.selectbox(edge.t("imp_table"), S.TABLE_NAMES, index=S.TABLE_NAMES.index("parcels"),
                          format_func=TABLE_LABELS.get)

@@ -5,9 +5,12 @@ a click on a parcel (or ?parcel=ID) opens its story; the time slider replays rel
 import streamlit as st
 
 import edge
-from dayuan_geo import access, land, land_views, maps
+from dayuan_geo import access
 from dayuan_geo import schema as S
-from dayuan_geo.i18n import fmt_area
+from dayuan_geo.land import queries as land
+from dayuan_geo.land import views as land_views
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.text import fmt_area
 from edge import land_story
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()

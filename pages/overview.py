@@ -3,8 +3,10 @@
 import streamlit as st
 
 import edge
-from dayuan_geo import charts, mapdata, maps, queries
-from dayuan_geo.i18n import fmt_area
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import charts, queries
+from dayuan_geo.text import fmt_area
 
 lang = edge.lang()
 k = edge.query(queries.kpis, as_of=edge.as_of())

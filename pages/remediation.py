@@ -4,12 +4,14 @@ the parks map with each park's story, progress per park, and exports."""
 import streamlit as st
 
 import edge
-from dayuan_geo import mapdata, maps, queries
-from dayuan_geo import remediation as R
-from dayuan_geo import remediation_charts as RC
-from dayuan_geo import remediation_views as RV
 from dayuan_geo import schema as S
-from dayuan_geo.i18n import fmt_area, t
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
+from dayuan_geo.remediation import charts as RC
+from dayuan_geo.remediation import queries as R
+from dayuan_geo.remediation import views as RV
+from dayuan_geo.text import fmt_area, t
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dayuan_geo import demo
+from dayuan_geo.demo import build as demo
 from dayuan_geo.store import Store
 
 AS_OF = demo.DEFAULT_AS_OF

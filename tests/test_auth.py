@@ -12,7 +12,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import auth, cli
+from dayuan_geo import auth
+from dayuan_geo.cli import main as cli
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 FAST = 4  # bcrypt rounds for test accounts; the product uses auth.BCRYPT_ROUNDS

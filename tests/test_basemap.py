@@ -14,8 +14,10 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import basemap as B
-from dayuan_geo import chinacrs, maps, queries
+from dayuan_geo import chinacrs
+from dayuan_geo.maps import basemap as B
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TEMPLATE = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
@@ -268,7 +270,7 @@ def _sidebar_and_a_map():
     import streamlit as st
 
     import edge
-    from dayuan_geo import maps
+    from dayuan_geo.maps import layers as maps
 
     edge.sidebar()
     st.pydeck_chart(maps.deck([], center=(113.3, 23.25)), key="m")
@@ -342,7 +344,7 @@ def make_mbtiles(path: Path, tiles: dict[tuple[int, int, int], tuple[int, int, i
 def test_unpack_mbtiles_flips_rows_and_gives_a_source(tmp_path):
     from PIL import Image
 
-    from dayuan_geo import tilepack
+    from dayuan_geo.maps import tilepack
 
     pkg = make_mbtiles(tmp_path / "street.mbtiles", {(12, 3337, 1775): (255, 0, 0), (13, 6675, 3551): (0, 0, 255)})
     info = tilepack.unpack_mbtiles(pkg, name="street", static_dir=tmp_path / "static")
@@ -365,7 +367,7 @@ def test_unpack_mbtiles_flips_rows_and_gives_a_source(tmp_path):
 
 
 def test_unpack_refuses_vector_or_broken_packages(tmp_path):
-    from dayuan_geo import tilepack
+    from dayuan_geo.maps import tilepack
 
     with pytest.raises(ValueError, match="raster package"):
         tilepack.unpack_mbtiles(make_mbtiles(tmp_path / "v.mbtiles", {(1, 0, 0): (0, 0, 0)}, fmt="pbf"),
@@ -378,7 +380,7 @@ def test_unpack_refuses_vector_or_broken_packages(tmp_path):
 
 
 def test_cli_lists_and_unpacks(tmp_path, capsys, monkeypatch):
-    from dayuan_geo import cli
+    from dayuan_geo.cli import main as cli
 
     monkeypatch.delenv("DAYUAN_BASEMAP", raising=False)
     monkeypatch.delenv("DAYUAN_CONFIG", raising=False)

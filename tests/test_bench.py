@@ -14,8 +14,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from dayuan_geo import bench, cli
+from benchmarks import bench
 from dayuan_geo import schema as S
+from dayuan_geo.cli import main as cli
 
 AS_OF = dt.date(2026, 11, 20)
 
@@ -100,7 +101,7 @@ def test_bad_repeat_is_refused(demo_dir, capsys):
 
 
 def test_lazy_store_gives_the_same_answers(demo_dir, store, monkeypatch):
-    from dayuan_geo import queries
+    from dayuan_geo.overview import queries
     from dayuan_geo.store import Store
 
     views = Store(demo_dir, lazy=True)

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from dayuan_geo import dataset
+from dayuan_geo.dataset import files as dataset
 
 KPI_KEYS = {
     "as_of", "released_area_m2", "released_parcels", "parcels_total", "remediation_projects_total",
@@ -95,7 +95,7 @@ def test_validate_checks_geoparquet_metadata_against_the_spec(data_copy):
 
     import pyarrow.parquet as pq
 
-    from dayuan_geo import dataset as D
+    from dayuan_geo.dataset import files as D
 
     name = D.read_manifest(data_copy)["files"]["parks"]["file"]
     table = pq.read_table(data_copy / name)

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from dayuan_geo import dataset, demo
 from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.demo import build as demo
 
 AS_OF = pd.Timestamp(demo.DEFAULT_AS_OF)
 

@@ -10,7 +10,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from dayuan_geo import export, queries
+from dayuan_geo import export
+from dayuan_geo.overview import queries
 
 AS_OF = dt.date(2026, 11, 20)
 

@@ -15,8 +15,10 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from dayuan_geo import cli, export_cli, land
 from dayuan_geo import schema as S
+from dayuan_geo.cli import export as export_cli
+from dayuan_geo.cli import main as cli
+from dayuan_geo.land import queries as land
 
 
 def run(*args, data_dir):

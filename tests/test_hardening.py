@@ -23,7 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dayuan_geo import audit, export, queries, safety
+from dayuan_geo import audit, export
+from dayuan_geo.dataset import versions
+from dayuan_geo.overview import queries
+from dayuan_geo.safety import queries as safety
 from dayuan_geo.store import Store
 
 from .conftest import AS_OF
@@ -153,7 +156,6 @@ def test_twenty_sessions_fifty_queries_each(store):
 
 def test_refresh_while_sessions_query(data_copy):
     """Publishing a new version while sessions query: every query answers from one version or the other."""
-    from dayuan_geo import dataset
 
     s = Store(data_copy)
     stop = threading.Event()
@@ -173,7 +175,7 @@ def test_refresh_while_sessions_query(data_copy):
     for t in threads:
         t.start()
     targets = pd.read_parquet(data_copy / "targets.parquet")
-    dataset.publish(data_copy, {"targets": targets}, source="demo", as_of=AS_OF)
+    versions.publish(data_copy, {"targets": targets}, source="demo", as_of=AS_OF)
     assert s.refresh()
     stop.set()
     for t in threads:
@@ -370,7 +372,7 @@ def test_dependencies_pinned_installed_and_above_advisory_floors():
     ":red[红色] :smile:", "# 标题\n- 列表", "a|b|c", "`code`", "&lt;escaped&gt;",
 ])
 def test_markdown_text_is_inert(name):
-    from dayuan_geo.i18n import md_text
+    from dayuan_geo.text import md_text
 
     out = md_text(name)
     assert "\n" not in out
@@ -380,7 +382,7 @@ def test_markdown_text_is_inert(name):
 
 
 def test_markdown_text_leaves_plain_names_alone():
-    from dayuan_geo.i18n import md_text
+    from dayuan_geo.text import md_text
 
     assert md_text("广州市金泰快递服务第4分公司") == "广州市金泰快递服务第4分公司"
     assert md_text(None) == ""

@@ -16,8 +16,11 @@ import pyogrio
 import pytest
 import shapely
 
-from dayuan_geo import chinacrs, dataset, ingest, versions
+from dayuan_geo import chinacrs
 from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import uscc
 
@@ -383,7 +386,7 @@ def test_cli_import_exit_codes_and_report_on_stdout(data_copy, tmp_path, street_
 
 def test_missing_column_is_reported_once_and_a_mapping_fixes_it(data_copy, tmp_path):
     """A planner's file names a column its own way: one clear message, then the mapping imports it."""
-    from dayuan_geo import ingest as I
+    from dayuan_geo.ingest import run as I
     from tests.hostile.corpus import Sample, parcel_rows
 
     frame = parcel_rows(Sample.of(data_copy), 5).rename(columns={"current_use": "现状"})

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dayuan_geo import dataset, ingest, versions
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest import run as ingest
 from tests.hostile.corpus import CASES, Sample
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import dataset, ingest, versions
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest import run as ingest
 from tests.hostile.corpus import Sample, parcel_rows
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

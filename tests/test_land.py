@@ -20,9 +20,10 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import land, land_views
 from dayuan_geo import schema as S
-from dayuan_geo.basemap import NONE_MAP
+from dayuan_geo.land import queries as land
+from dayuan_geo.land import views as land_views
+from dayuan_geo.maps.basemap import NONE_MAP
 
 AS_OF = dt.date(2026, 11, 20)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import mapdata, maps, queries
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
 
 AS_OF = dt.date(2026, 11, 20)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

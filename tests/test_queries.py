@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dayuan_geo import queries
+from dayuan_geo.overview import queries
 from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
@@ -91,7 +91,7 @@ def test_connection_is_locked_down(store):
 
 
 def test_store_picks_up_a_new_version(data_copy):
-    from dayuan_geo import demo
+    from dayuan_geo.demo import build as demo
 
     s = Store(data_copy)
     v1 = s.version

@@ -15,11 +15,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import cli, dataset, demo, export, queries
-from dayuan_geo import remediation as R
-from dayuan_geo import remediation_charts as RC
-from dayuan_geo import remediation_views as RV
+from dayuan_geo import export
 from dayuan_geo import schema as S
+from dayuan_geo.cli import main as cli
+from dayuan_geo.dataset import versions
+from dayuan_geo.demo import build as demo
+from dayuan_geo.overview import queries
+from dayuan_geo.remediation import charts as RC
+from dayuan_geo.remediation import queries as R
+from dayuan_geo.remediation import views as RV
 from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
@@ -341,8 +345,8 @@ def custom_street(tmp_path, monkeypatch):
         ["project_id", "stage"], keep="first")
     monkeypatch.setenv("DAYUAN_STAGES_FILE", str(stages_file))
     data = tmp_path / "data"
-    dataset.publish(data, tables, source="imported", as_of=AS_OF, note="another street")
-    dataset.publish(data, {"targets": tables["targets"]}, source="imported", as_of=AS_OF)  # version 2
+    versions.publish(data, tables, source="imported", as_of=AS_OF, note="another street")
+    versions.publish(data, {"targets": tables["targets"]}, source="imported", as_of=AS_OF)  # version 2
     st.cache_data.clear()
     st.cache_resource.clear()
     yield data, tables

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo import safety
-from dayuan_geo import safety_views as views
 from dayuan_geo import schema as S
+from dayuan_geo.safety import queries as safety
+from dayuan_geo.safety import views
 from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
@@ -428,7 +428,7 @@ def test_page_counts_maps_and_charts(app_env, files):
 def test_map_keeps_to_the_polygon_budget_and_says_so(app_env, monkeypatch, files):
     """Over the budget the land is summed (by park or grid cell) and outlines are left out, each
     said under the map; every parcel of the land is still counted in the sums."""
-    from dayuan_geo import mapdata
+    from dayuan_geo.maps import budget as mapdata
 
     _, _, parcels = files
     status = parcels["release_status"].where(

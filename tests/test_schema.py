@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dayuan_geo import demo
 from dayuan_geo import schema as S
+from dayuan_geo.demo import build as demo
 
 
 def test_published_credit_code_passes_and_mutations_fail():

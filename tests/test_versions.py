@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dayuan_geo import dataset, ingest, versions
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import Sample, uscc
 
@@ -121,7 +123,7 @@ def test_old_versions_are_pruned_to_the_configured_count(data_copy, tmp_path, mo
 
 def test_one_writer_at_a_time(data_copy, tmp_path, monkeypatch):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from dayuan_geo import versions\n"
+        [sys.executable, "-c", "import sys, time; from dayuan_geo.dataset import versions\n"
          "with versions.writer_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(4)", str(data_copy)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -253,15 +255,15 @@ def test_imports_into_demo_data_keep_the_demo_label(data_copy):
     """A leader must never take demo figures for real: appended rows do not make a table real."""
     import geopandas as gpd
 
-    from dayuan_geo import dataset as D
+    from dayuan_geo.dataset import files as D
 
     m = D.read_manifest(data_copy)
     assert set(m["demo_tables"]) == set(m["files"])
     parcels = gpd.read_parquet(data_copy / m["files"]["parcels"]["file"]).head(2)
-    D.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
+    versions.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
               change={"table": "parcels", "mode": "upsert"})
     assert "parcels" in D.read_manifest(data_copy)["demo_tables"]
-    D.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
+    versions.publish(data_copy, {"parcels": parcels}, source="imported", as_of=dt.date(2026, 11, 20),
               change={"table": "parcels", "mode": "replace"})
     m = D.read_manifest(data_copy)
     assert "parcels" not in m["demo_tables"] and "firms" in m["demo_tables"]

@@ -233,7 +233,7 @@ def packaged_app(demo_dir, browser, tmp_path_factory):
     import os
     import shutil
 
-    from dayuan_geo import tilepack
+    from dayuan_geo.maps import tilepack
 
     from ..test_basemap import make_mbtiles
 

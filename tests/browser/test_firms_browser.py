@@ -9,7 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from dayuan_geo import safety
+from dayuan_geo.safety import queries as safety
 
 from .conftest import SCREENSHOTS
 

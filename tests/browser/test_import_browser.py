@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dayuan_geo import dataset
+from dayuan_geo.dataset import files as dataset
 from tests.hostile.corpus import Sample, parcel_rows
 
 from .conftest import SCREENSHOTS, AppServer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from dayuan_geo import land
+from dayuan_geo.land import queries as land
 
 from .conftest import SCREENSHOTS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dayuan_geo import mapdata
+from dayuan_geo.maps import budget as mapdata
 
 from .conftest import SCREENSHOTS, AppServer
 

@@ -11,7 +11,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from dayuan_geo import auth, dataset
+from dayuan_geo import auth
+from dayuan_geo.dataset import versions
 
 from ..conftest import AS_OF
 from .conftest import PROJECT, SCREENSHOTS, AppServer
@@ -149,7 +150,7 @@ def hostile(demo_dir, browser, tmp_path_factory):
     for n, i in enumerate(risky):
         firms.loc[i, "name"] = PAYLOADS[n % len(PAYLOADS)] + f" {n}"
         firms.loc[i, "list_reason"] = PAYLOADS[(n + 3) % len(PAYLOADS)]
-    dataset.publish(data, {"firms": firms}, source="demo", as_of=AS_OF)
+    versions.publish(data, {"firms": firms}, source="demo", as_of=AS_OF)
     server = AppServer(data, env={"DAYUAN_AUTH_FILE": str(root / "no-accounts.toml"),
                                   "DAYUAN_AUDIT_FILE": str(root / "audit.jsonl")})
     server.focus = firms.loc[risky[0], "firm_id"]

@@ -19,9 +19,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dayuan_geo import dataset
 from dayuan_geo import schema as S
-from dayuan_geo.ingest import Limits
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.ingest.run import Limits
 
 
 @dataclass

@@ -28,8 +28,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import access, dataset
-from . import schema as S
+import pandas as pd
+
+from dayuan_geo import access
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
 
 VERSIONS_DIR = "versions"
 LOCK_NAME = ".writer.lock"
@@ -310,3 +313,76 @@ def import_log(directory: Path, *, limit: int = 50) -> list[dict]:
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(line))
     return out
+
+
+def publish(
+    directory: Path,
+    tables: dict[str, pd.DataFrame],
+    *,
+    source: str,
+    as_of: dt.date,
+    note: str = "",
+    extra: dict | None = None,
+    change: dict | None = None,
+    keep: int | None = None,
+) -> dict:
+    """Write tables as the dataset's next version; unchanged tables keep their files.
+
+    One writer at a time (the data dir's lock). Files are written under temporary names, fsynced,
+    renamed to their version's names, the whole new version is validated, and only then does the
+    manifest rename make it current. `change` (who, which file, rows added/changed/removed) is
+    recorded in the manifest for `history`. Raises ValueError when the new version does not validate.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with writer_lock(directory):
+        old = prepare_write(directory)
+        number = int(old.get("dataset_version", 0)) + 1
+        fresh = not old.get("files")
+        files = dict(old.get("files", {}))
+        written: list[Path] = []
+        try:
+            for name, frame in tables.items():
+                S.table(name)
+                file = f"{name}.parquet" if fresh else f"{name}.v{number}.parquet"
+                tmp = directory / f".tmp-{file}"
+                rows = dataset.write_table(frame, tmp, name)
+                dataset._fsync(tmp)
+                os.replace(tmp, directory / file)
+                written.append(directory / file)
+                crash_point("table_written")
+                files[name] = {"file": file, "sha256": dataset.sha256_of(directory / file), "rows": rows,
+                               "bytes": (directory / file).stat().st_size}
+            manifest = {
+                "dataset_version": number,
+                "as_of": as_of.isoformat(),
+                "source": source,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "note": note,
+                "files": {name: files[name] for name in sorted(files, key=_table_order)},
+                **(extra or {}),
+            }
+            if change:
+                manifest["change"] = change
+            # Tables that still hold demo rows: an append or upsert keeps them, only a replace clears
+            # them; the UI keeps calling such data demo data.
+            if source == "demo":
+                demo_tables = set(tables)
+            else:
+                demo_tables = set(old.get("demo_tables", []))
+                if (change or {}).get("mode") == "replace":
+                    demo_tables -= set(tables)
+            manifest["demo_tables"] = sorted(demo_tables, key=_table_order)
+            problems = dataset.validate_manifest(directory, manifest)
+            if problems:
+                raise ValueError("new dataset does not validate:\n" + "\n".join(problems))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        commit(directory, manifest, keep=keep)
+        return manifest
+
+
+def _table_order(name: str) -> int:
+    return S.TABLE_NAMES.index(name) if name in S.TABLES else len(S.TABLE_NAMES)

@@ -22,11 +22,13 @@ import pydeck as pdk
 import shapely
 from pydeck.bindings.json_tools import default_serialize
 
-from . import basemap as B
-from . import charts, land, maps, queries
-from . import schema as S
-from .basemap import BaseMap
-from .i18n import fmt_area, t
+from dayuan_geo import schema as S
+from dayuan_geo.land import queries as land
+from dayuan_geo.maps import basemap as B
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.basemap import BaseMap
+from dayuan_geo.overview import charts, queries
+from dayuan_geo.text import fmt_area, t
 
 NOT_RELEASED_GREY = "#bdbdbd"
 SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)

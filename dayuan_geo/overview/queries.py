@@ -13,8 +13,8 @@ import json
 import duckdb
 import pandas as pd
 
-from . import access
-from . import schema as S
+from dayuan_geo import access
+from dayuan_geo import schema as S
 
 DEFAULT_STALLED_DAYS = 90
 

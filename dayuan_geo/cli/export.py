@@ -25,8 +25,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import audit, dataset, export
-from . import schema as S
+from dayuan_geo import audit, export
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
 
 Cursor = duckdb.DuckDBPyConnection
 OPERATORS = ("=", ">=", "<=", "~")
@@ -183,7 +184,7 @@ _SUFFIX = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geoj
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .store import Store
+    from dayuan_geo.store import Store
 
     path = Path(args.output)
     fmt = args.format or _SUFFIX.get(path.suffix.lower())

@@ -10,13 +10,13 @@ never from code, so another street's workflow needs no change here.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import pandas as pd
 
-from . import access, queries
-from . import schema as S
+from dayuan_geo import access
+from dayuan_geo import schema as S
+from dayuan_geo.overview import queries
 
 Cursor = queries.Cursor
 DEFAULT_STALLED_DAYS = queries.DEFAULT_STALLED_DAYS
@@ -325,7 +325,7 @@ DURATION_COLUMNS = ("stage", "stays", "ongoing", "median_days", "q1_days", "q3_d
 
 def header(column: str, lang: str, *, table: str = "remediation_projects") -> str:
     """The header of a column in lang: the schema's label (table's first), else the tracker's text."""
-    from .i18n import t
+    from dayuan_geo.text import t
 
     for table_name in (table, "remediation_projects", "remediation_events"):
         if column in S.table(table_name).column_names:
@@ -403,74 +403,3 @@ def story_stages(history: pd.DataFrame) -> pd.DataFrame:
             **{col: text(first.at[code, col]) if hit else "—" for col in ("entered_on", "left_on", "days")},
         })
     return pd.DataFrame(rows)
-
-
-# ---- command line: python -m dayuan_geo remediation late|stuck|projects|history ---------------
-
-LISTS = ("late", "stuck", "projects", "history")
-
-
-def cli_table(cur: Cursor, *, which: str, as_of: dt.date, stalled_days: int, lang: str) -> tuple[pd.DataFrame, str]:
-    """The list asked for, as people read it, and the schema table it exports as."""
-    if which not in LISTS:
-        raise ValueError(f"unknown list {which!r}; choose one of {', '.join(LISTS)}")
-    villages = dict(cur.execute(
-        f"SELECT code, {'name_zh' if lang == 'zh' else 'name_en'} FROM villages"  # noqa: S608 - allow-list
-    ).fetchall())
-    if which == "history":
-        return (labelled(stage_history(cur, as_of=as_of), HISTORY_COLUMNS, lang=lang, villages=villages,
-                         table="remediation_events"), "remediation_events")
-    projects = project_list(cur, as_of=as_of, stalled_days=stalled_days)
-    rows, columns = {
-        "late": (late_projects(projects), LATE_COLUMNS),
-        "stuck": (stuck_projects(projects), STUCK_COLUMNS),
-        "projects": (projects, PROJECT_COLUMNS),
-    }[which]
-    return labelled(rows, columns, lang=lang, villages=villages), "remediation_projects"
-
-
-def _json_value(value: object) -> object:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else str(value)
-
-
-def _cmd(args) -> int:
-    from . import export
-    from .cli import _data_dir
-    from .store import Store
-
-    store = Store(_data_dir(args))
-    as_of = args.as_of or dt.date.fromisoformat(store.as_of)
-    table, schema_table = cli_table(store.cursor(), which=args.list, as_of=as_of,
-                                    stalled_days=args.stalled_days, lang=args.lang)
-    if args.out:
-        fmt = args.out.suffix.lower().lstrip(".")
-        if fmt not in ("csv", "xlsx"):
-            raise ValueError(f"--out must end in .csv or .xlsx, not {args.out.name!r}")
-        args.out.write_bytes(export.export(table, fmt=fmt, table=schema_table, lang=args.lang))
-        print(f"{len(table)} rows written to {args.out}")
-    elif args.json:
-        records = table.astype(object).where(table.notna(), None).to_dict("records")
-        print(json.dumps(records, ensure_ascii=False, default=_json_value))
-    else:
-        with pd.option_context("display.max_rows", None, "display.width", 200):
-            print(table.to_string(index=False) if len(table) else "(none)")
-    return 0
-
-
-def register(sub) -> None:
-    """Adds `remediation`: the late, stuck, project or stage-history list, printed or exported."""
-    from pathlib import Path
-
-    from .cli import _date
-
-    p = sub.add_parser("remediation", help="late and stuck projects, the project list, stage history")
-    p.add_argument("list", choices=LISTS)
-    p.add_argument("--as-of", type=_date, help="day to compute them for (default: the data date)")
-    p.add_argument("--stalled-days", type=int, default=DEFAULT_STALLED_DAYS,
-                   help="stuck after this many days with no stage change (default 90)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--out", type=Path, help="write CSV (UTF-8 with BOM) or XLSX, by the file's suffix")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_cmd)

@@ -26,9 +26,11 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from . import cells, maps, queries
-from . import schema as S
-from .i18n import fmt_area, t
+from dayuan_geo import schema as S
+from dayuan_geo.maps import cells
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
+from dayuan_geo.text import fmt_area, t
 
 Cursor = duckdb.DuckDBPyConnection
 

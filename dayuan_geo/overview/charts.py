@@ -8,8 +8,8 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import schema as S
-from .i18n import t
+from dayuan_geo import schema as S
+from dayuan_geo.text import t
 
 RELEASED_GREEN = "#1a9850"
 CUMULATIVE_BLUE = "#2c7fb8"

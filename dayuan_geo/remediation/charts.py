@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 import pydeck as pdk
 from plotly.colors import sample_colorscale
 
-from . import maps
-from . import schema as S
-from .charts import FONT, RELEASED_GREEN
-from .i18n import fmt_area, t
+from dayuan_geo import schema as S
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview.charts import FONT, RELEASED_GREEN
+from dayuan_geo.text import fmt_area, t
 
 PLANNED_GREY = "rgba(160,160,160,0.35)"
 OVERDUE_RED = "#d7191c"

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from . import schema as S
+from dayuan_geo import schema as S
 
 FORMATS = ("GeoJSON", "GeoPackage", "Shapefile (zip)", "File Geodatabase (zip)", "CSV", "XLSX", "GeoParquet")
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv", ".txt", ".xlsx", ".parquet", ".geoparquet")

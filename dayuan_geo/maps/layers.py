@@ -16,9 +16,9 @@ import pandas as pd
 import pydeck as pdk
 import shapely
 
-from . import basemap as B
-from . import schema as S
-from .i18n import fmt_area, t
+from dayuan_geo import schema as S
+from dayuan_geo.maps import basemap as B
+from dayuan_geo.text import fmt_area, t
 
 STATUS_COLORS: dict[str, list[int]] = {
     "not_started": [189, 189, 189, 170],

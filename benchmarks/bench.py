@@ -31,8 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import dataset, mapdata, maps, queries
-from . import schema as S
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
 
 NEAR_DISTANCE_M = 500.0
 RISKY = ("blacklisted", "high_risk")
@@ -217,7 +220,7 @@ def naive_firms_near(directory: Path, *, as_of: dt.date, distance_m: float = NEA
 
 def product_firms_near(cur, *, as_of: dt.date, distance_m: float = NEAR_DISTANCE_M) -> pd.DataFrame:
     """The product's spatial join (safety.near_released_land, the firms page's query)."""
-    from . import safety
+    from dayuan_geo.safety import queries as safety
 
     return safety.near_released_land(cur, role=S_ROLE, as_of=as_of, distance_m=distance_m,
                                      risk_levels=RISKY, parcel_statuses=NEAR_STATUSES)
@@ -228,7 +231,7 @@ S_ROLE = "planner"
 
 def bare_firms_near(cur, *, as_of: dt.date, distance_m: float = NEAR_DISTANCE_M) -> list:
     """The spatial join alone, counted in the engine: the floor under product_firms_near."""
-    from . import safety
+    from dayuan_geo.safety import queries as safety
 
     sql = f"""
     WITH pa AS (
@@ -305,7 +308,7 @@ def app_pages(app: Path = APP) -> list[tuple[str, str]]:
 
 def _role_for(url_path: str) -> str:
     """The local-mode role (planner) when it may open the page, else the first role that may."""
-    from . import access
+    from dayuan_geo import access
 
     allowed = access.PAGE_ROLES.get(url_path)
     if allowed is None or access.LOCAL_ROLE in allowed:
@@ -324,7 +327,7 @@ def _naive_page() -> None:  # run by AppTest as a script: imports inside
 
     import streamlit as st
 
-    from dayuan_geo import bench
+    from benchmarks import bench
 
     directory = Path(os.environ["DAYUAN_DATA_DIR"])
     as_of = dt.date.fromisoformat(os.environ["DAYUAN_BENCH_AS_OF"])
@@ -387,7 +390,7 @@ def _pages_in_child(directory: Path, *, as_of: dt.date, repeat: int, naive: bool
     progress("naive page (child process)" if naive else "pages (child process)")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pages.json"
-        cmd = [sys.executable, "-m", "dayuan_geo.bench", str(directory), as_of.isoformat(), str(repeat),
+        cmd = [sys.executable, "-m", "benchmarks.bench", str(directory), as_of.isoformat(), str(repeat),
                "naive" if naive else "product", str(out), ",".join(only)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=S.PROJECT_DIR, check=False)
         if proc.returncode != 0 or not out.exists():
@@ -429,7 +432,7 @@ def run(
     progress: Callable[[str], None] = lambda _step: None,
 ) -> dict:
     """Every measurement on the dataset in directory, as one JSON-ready dict."""
-    from .store import Store
+    from dayuan_geo.store import Store
 
     directory = Path(directory).resolve()
     naive_repeat = repeat if naive_repeat is None else naive_repeat
@@ -643,13 +646,13 @@ def report(r: dict) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .cli import _data_dir
+    from dayuan_geo.cli.common import _data_dir
 
     directory = _data_dir(args)
     if args.scale:
         directory = Path(args.bench_dir or Path(tempfile.gettempdir()) / f"dayuan-{args.scale}").resolve()
         if not (directory / S.MANIFEST_NAME).exists():
-            from . import demo
+            from dayuan_geo.demo import build as demo
 
             print(f"building the scale {args.scale} demo dataset in {directory}", file=sys.stderr)
             demo.write(directory, scale=args.scale)

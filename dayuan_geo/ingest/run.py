@@ -4,7 +4,7 @@
 never raises for bad input: every problem becomes a line of the `Report`, and a file with errors is
 refused whole unless `skip_invalid` is set. Hostile files (path traversal or bombs in zip archives,
 huge files, spoofed extensions, broken workbooks) are refused before anything is unpacked or
-parsed in bulk. Nothing reaches the dataset except through `dataset.publish`, under the writer lock.
+parsed in bulk. Nothing reaches the dataset except through `versions.publish`, under the writer lock.
 """
 
 from __future__ import annotations
@@ -23,19 +23,16 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import access, audit, chinacrs, dataset, versions
-from . import schema as S
-from .ingest_read import (  # noqa: F401 - re-exported: the import API in one place
-    FORMATS,
-    SUFFIXES,
+from dayuan_geo import access, chinacrs
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
+from dayuan_geo.ingest.read import (
     Limits,
     Raw,
     Refused,
     _short,
-    check_zip,
-    extract_zip,
     read_file,
-    sniff,
 )
 
 ProgressFn = Callable[[str, float], None]
@@ -674,7 +671,7 @@ def _run(path: Path, *, table: str, directory: Path, user: str, crs: str | None,
         progress("writing a new version", 0.7)
         old = dataset.read_manifest(directory) if (directory / S.MANIFEST_NAME).exists() else {}
         as_of = dt.date.fromisoformat(old["as_of"]) if old.get("as_of") else dt.date.today()
-        manifest = dataset.publish(
+        manifest = versions.publish(
             directory, {table: new_frame}, source="imported", as_of=as_of,
             note=f"{report.file} into {table} ({mode})",
             extra={k: v for k, v in old.items() if k in ("seed", "scale")},
@@ -853,88 +850,3 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
             raise ValueError(f"{item!r}: write TARGET=SOURCE, e.g. name=地块名称")
         out[target.strip()] = source.strip()
     return out
-
-
-def cmd_import(args) -> int:
-    import getpass
-    import sys
-
-    from .cli import _data_dir
-
-    path = Path(args.file)
-    try:
-        maps = parse_mapping(args.map)
-    except ValueError as exc:
-        print(f"REFUSED {path.name}: {exc}")
-        return 2
-    if not path.is_file():
-        print(f"REFUSED {path.name}: no such file")
-        return 2
-    result = run_import(
-        path, table=args.table, directory=_data_dir(args), user=args.user or getpass.getuser(), role=args.role,
-        crs=args.crs, mapping=maps, skip_invalid=args.skip_invalid, dry_run=args.dry_run, mode=args.mode,
-        layer=args.layer,
-        progress=lambda step, f: print(f"[{f:4.0%}] {step}", file=sys.stderr),
-    )
-    print(result.report.to_text())
-    if not args.dry_run:  # imports and refusals alike are on the record
-        audit.record(user=args.user or getpass.getuser(), role=args.role, action="import", what=args.table,
-                     rows=result.report.added + result.report.changed + result.report.removed,
-                     detail={"file": path.name, "mode": args.mode, "exit_code": result.exit_code},
-                     path=audit.audit_file(_data_dir(args)))
-    return result.exit_code
-
-
-def cmd_history(args) -> int:
-    from .cli import _data_dir
-
-    rows = versions.history(_data_dir(args))
-    if not rows:
-        print("no versions")
-        return 0
-    print(f"{'version':>7}  {'when (UTC)':20} {'who':12} {'table':14} {'mode':8} {'+':>6} {'~':>6} {'-':>6}  file")
-    for h in rows:
-        mark = "*" if h["current"] else " "
-        nums = [("" if h[k] is None else str(h[k])) for k in ("added", "changed", "removed")]
-        what = h["file"] or h["note"]
-        print(f"{mark}{h['version']:>6}  {str(h['created_at'])[:19]:20} {h['user'][:12]:12} {h['table'][:14]:14} "
-              f"{(h['mode'] or h['source'] or '')[:8]:8} {nums[0]:>6} {nums[1]:>6} {nums[2]:>6}  {what}")
-    return 0
-
-
-def cmd_restore(args) -> int:
-    import getpass
-
-    from .cli import _data_dir
-
-    manifest = versions.restore(_data_dir(args), args.version, user=args.user or getpass.getuser(), role=args.role)
-    audit.record(user=args.user or getpass.getuser(), role=args.role, action="restore",
-                 what=f"version {args.version}", rows=None, path=audit.audit_file(_data_dir(args)),
-                 detail={"new_version": manifest["dataset_version"]})
-    print(f"restored version {args.version} as version {manifest['dataset_version']}")
-    return 0
-
-
-def register(sub) -> None:
-    p = sub.add_parser("import", help="import a file into a table (GeoJSON, GPKG, zipped SHP/GDB, CSV, XLSX, "
-                                      "GeoParquet)")
-    p.add_argument("file")
-    p.add_argument("--table", required=True, choices=S.TABLE_NAMES)
-    p.add_argument("--crs", help="coordinates when the file names none: EPSG:NNNN, gcj02 (AMap) or bd09 (Baidu)")
-    p.add_argument("--map", action="append", metavar="TARGET=SOURCE", help="take column TARGET from SOURCE")
-    p.add_argument("--layer", help="layer of a GeoPackage or File Geodatabase")
-    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the rest")
-    p.add_argument("--dry-run", action="store_true", help="only report")
-    p.add_argument("--mode", choices=MODES, default="append")
-    p.add_argument("--user", help="who imports (default: the login name)")
-    p.add_argument("--role", default="planner", help="role of the user (import needs planner)")
-    p.set_defaults(handler=cmd_import)
-
-    p = sub.add_parser("history", help="versions of the dataset: when, who, what file, rows changed")
-    p.set_defaults(handler=cmd_history)
-
-    p = sub.add_parser("restore", help="bring back a kept version (as a new version)")
-    p.add_argument("version", type=int)
-    p.add_argument("--user")
-    p.add_argument("--role", default="planner")
-    p.set_defaults(handler=cmd_restore)

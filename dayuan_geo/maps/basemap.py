@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pydeck as pdk
 
-from . import chinacrs
-from .schema import PROJECT_DIR
+from dayuan_geo import chinacrs
+from dayuan_geo.schema import PROJECT_DIR
 
 CONFIG_ENV = "DAYUAN_CONFIG"
 BASEMAP_ENV = "DAYUAN_BASEMAP"

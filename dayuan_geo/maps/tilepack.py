@@ -16,8 +16,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from . import basemap as B
-from .schema import PROJECT_DIR
+from dayuan_geo.maps import basemap as B
+from dayuan_geo.schema import PROJECT_DIR
 
 STATIC_DIR = PROJECT_DIR / "static"  # Streamlit serves this folder (next to app.py) at /app/static/
 TILES_SUBDIR = "tiles"

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import pandas as pd
 import pydeck as pdk
 
-from . import maps, queries
-from . import remediation as R
-from . import remediation_charts as RC
-from . import schema as S
+from dayuan_geo import schema as S
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
+from dayuan_geo.remediation import charts as RC
+from dayuan_geo.remediation import queries as R
 
 Cursor = queries.Cursor
 DISPLAY_ROWS = 5_000  # rows a table on screen shows; its export carries them all

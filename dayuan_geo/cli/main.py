@@ -11,36 +11,18 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from . import dataset
-
-EXIT_OK = 0
-EXIT_REFUSED = 2
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir).resolve() if args.data_dir else dataset.data_dir()
-
-
-def _progress_bar(step: str, fraction: float) -> None:
-    width = 30
-    done = round(width * max(0.0, min(1.0, fraction)))
-    sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {fraction:4.0%} {step:<24}")
-    sys.stderr.flush()
-    if fraction >= 1.0:
-        sys.stderr.write("\n")
+from dayuan_geo import auth
+from dayuan_geo.cli import export as export_cli
+from dayuan_geo.cli import ingest as ingest_cli
+from dayuan_geo.cli import remediation as remediation_cli
+from dayuan_geo.cli.common import EXIT_OK, EXIT_REFUSED, _data_dir, _date, _progress_bar
+from dayuan_geo.dataset import files as dataset
+from dayuan_geo.maps import tilepack
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from dayuan_geo.demo import build as demo
 
     target = _data_dir(args)
     if args.if_missing and (target / "manifest.json").exists():
@@ -57,8 +39,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:
-    from . import queries
-    from .store import Store
+    from dayuan_geo.overview import queries
+    from dayuan_geo.store import Store
 
     store = Store(_data_dir(args))
     as_of = args.as_of or dt.date.fromisoformat(store.as_of)
@@ -84,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import demo
+    from dayuan_geo.demo import build as demo
 
     parser = argparse.ArgumentParser(prog="python -m dayuan_geo", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="dataset folder (default: $DAYUAN_DATA_DIR or data/)")
@@ -111,62 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Feature modules add their commands here: each callable receives the subparsers object.
-_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def _register_users(sub: argparse._SubParsersAction) -> None:
-    from . import auth
-
-    auth.register(sub)
-
-
-_REGISTRARS.append(_register_users)
-
-
-def _register_ingest(sub: argparse._SubParsersAction) -> None:
-    from . import ingest
-
-    ingest.register(sub)  # import, history, restore
-
-
-_REGISTRARS.append(_register_ingest)
-
-
 def _register_bench(sub: argparse._SubParsersAction) -> None:
-    from . import bench
+    # The benchmark lives outside the product package (benchmarks/); loaded only when asked for.
+    from benchmarks import bench
 
-    bench.register(sub)  # bench: the naive approach against the product
-
-
-_REGISTRARS.append(_register_bench)
+    bench.register(sub)
 
 
-def _register_remediation(sub: argparse._SubParsersAction) -> None:
-    from . import remediation
-
-    remediation.register(sub)  # remediation late|stuck|projects|history
-
-
-_REGISTRARS.append(_register_remediation)
-
-
-def _register_export(sub: argparse._SubParsersAction) -> None:
-    from . import export_cli
-
-    export_cli.register(sub)  # export TABLE --format ... [--filter ...] -o FILE
-
-
-_REGISTRARS.append(_register_export)
-
-
-def _register_basemap(sub: argparse._SubParsersAction) -> None:
-    from . import tilepack
-
-    tilepack.register(sub)  # basemap list | basemap unpack FILE.mbtiles --name NAME
-
-
-_REGISTRARS.append(_register_basemap)
+_REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    auth.register,  # users add|list|remove|set-role
+    ingest_cli.register,  # import, history, restore
+    _register_bench,  # bench: the naive approach against the product
+    remediation_cli.register,  # remediation late|stuck|projects|history
+    export_cli.register,  # export TABLE --format ... [--filter ...] -o FILE
+    tilepack.register,  # basemap list | basemap unpack FILE.mbtiles --name NAME
+)
 
 
 def main(argv: list[str] | None = None) -> int:

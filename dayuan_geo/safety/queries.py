@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import access, queries
-from . import schema as S
+from dayuan_geo import access
+from dayuan_geo import schema as S
+from dayuan_geo.overview import queries
 
 Cursor = queries.Cursor
 

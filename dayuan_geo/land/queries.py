@@ -21,8 +21,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import access, cells
-from . import schema as S
+from dayuan_geo import access
+from dayuan_geo import schema as S
+from dayuan_geo.maps import cells
 
 Cursor = duckdb.DuckDBPyConnection
 

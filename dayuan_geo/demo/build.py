@@ -20,7 +20,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import schema as S
+from dayuan_geo import schema as S
 
 CENTER_LONLAT = (113.35, 23.26)
 DEFAULT_AS_OF = dt.date(2026, 11, 20)
@@ -786,7 +786,7 @@ def write(
     progress: ProgressFn = _noop,
 ) -> dict:
     """Build the demo dataset and publish it to data_dir; returns the new manifest."""
-    from .dataset import publish
+    from dayuan_geo.dataset.versions import publish
 
     tables = build(seed=seed, scale=scale, as_of=as_of, progress=progress)
     progress("writing GeoParquet", 0.9)

@@ -18,9 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from . import mapdata, maps, queries, safety
-from . import schema as S
-from .i18n import t
+from dayuan_geo import schema as S
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
+from dayuan_geo.safety import queries as safety
+from dayuan_geo.text import t
 
 OUTCOME_COLORS = {"passed": "#1a9850", "fixed_on_site": "#91cf60", "rectification_ordered": "#fc8d59",
                   "penalised": "#d73027"}
