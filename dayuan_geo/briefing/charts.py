@@ -1,0 +1,139 @@
+"""The briefing's pictures, drawn offline with matplotlib in the Noto CJK font: the cumulative
+release with the year's plan, and a map of the street (no base map: the product's own outlines).
+
+matplotlib renders Chinese with a font file it is given and needs no browser, so a briefing builds
+the same on a server with no Chromium and no network; figures are PNG bytes, drawn without pyplot's
+global state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from functools import cache
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+import shapely
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from dayuan_geo import schema as S
+from dayuan_geo.overview import queries
+from dayuan_geo.overview.charts import CUMULATIVE_BLUE, RELEASED_GREEN
+from dayuan_geo.text import t
+
+# Noto Sans CJK from Debian's fonts-noto-cjk (the test command installs it); face 2 of the
+# collection is Simplified Chinese.
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto-cjk/NotoSansCJK-Regular.ttc"),
+)
+CJK_SC_FACE = 2
+CJK_FAMILY = "Noto Sans CJK SC"
+PLAN_GREY = "#555555"
+BLACKLIST_RED = "#d7301f"
+DPI = 160
+
+
+def cjk_font() -> Path:
+    """The Noto Sans CJK collection; RuntimeError naming the package when it is not installed."""
+    for path in CJK_FONT_FILES:
+        if path.is_file():
+            return path
+    raise RuntimeError("no CJK font for the briefing: install Debian's fonts-noto-cjk "
+                       "(apt-get install fonts-noto-cjk, as `make test` does)")
+
+
+def cjk_bold_font() -> Path:
+    bold = cjk_font().with_name("NotoSansCJK-Bold.ttc")
+    return bold if bold.is_file() else cjk_font()
+
+
+@cache
+def _register_font() -> None:
+    font_manager.fontManager.addfont(str(cjk_font()))
+
+
+def _style() -> dict:
+    _register_font()
+    return {"font.family": "sans-serif", "font.sans-serif": [CJK_FAMILY, "DejaVu Sans"],
+            "axes.unicode_minus": False, "font.size": 9}
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def release_chart(by_month: pd.DataFrame, pace: dict, *, lang: str = "zh") -> bytes:
+    """Area released per month (bars) and the running total (line, 万㎡ / m²) with the year's plan:
+    the total on 1 January rising evenly to it plus the target on 31 December."""
+    scale, unit = (10_000, "万㎡") if lang == "zh" else (1, "m²")
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(7.2, 3.4), layout="constrained")
+        ax = fig.subplots()
+        months = pd.to_datetime(by_month["month"])
+        ax.bar(months, by_month["released_m2"] / scale, width=20, color=RELEASED_GREEN,
+               label=t("chart_released_month", lang).split("(")[0])
+        ax.set_ylabel(f"{t('chart_released_month', lang).split('(')[0]} ({unit})")
+        ax2 = ax.twinx()
+        ax2.plot(months, by_month["cumulative_m2"] / scale, color=CUMULATIVE_BLUE, linewidth=2,
+                 label=t("chart_cumulative", lang).split("(")[0])
+        if pace.get("target_m2"):
+            year = int(pace["year"])
+            start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
+            base = pace["released_before_year_m2"]
+            ax2.plot([start, end], [base / scale, (base + pace["target_m2"]) / scale], color=PLAN_GREY,
+                     linestyle="--", linewidth=1.5, label=t("chart_plan", lang))
+        ax2.set_ylabel(f"{t('chart_cumulative', lang).split('(')[0]} ({unit})")
+        ax2.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0)
+        ax2.spines["top"].set_visible(False)
+        ax.spines["top"].set_visible(False)
+        handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+        labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+        ax.legend(handles, labels, loc="upper left", frameon=False, fontsize=8)
+        ax.set_title(t("chart_released_title", lang), loc="left", fontsize=10)
+        return _png(fig)
+
+
+def _frame(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    geom = shapely.from_wkb(df["wkb"].map(bytes)) if len(df) else []
+    return gpd.GeoDataFrame(df.drop(columns=["wkb"]), geometry=geom, crs=S.STORAGE_CRS).to_crs(S.METRIC_CRS)
+
+
+def street_map(cur: queries.Cursor, *, start: dt.date, as_of: dt.date, role: str, lang: str = "zh") -> bytes:
+    """The street's villages, its parcels (released from start to as_of, released before, not
+    released) and the blacklisted firms, in metres (EPSG:4547), with village names."""
+    villages = _frame(queries.outlines(cur, table_name="villages"))
+    parcels = _frame(queries.parcels_for_map(cur, as_of=as_of))
+    released_on = pd.to_datetime(parcels["released_on"])
+    this_month = released_on >= pd.Timestamp(start)
+    before = released_on.notna() & ~this_month
+    firms = queries.firm_points(cur, role=role, risk_levels=("blacklisted",))
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(firms["lon"], firms["lat"]), crs=S.STORAGE_CRS)
+    points = points.to_crs(S.METRIC_CRS)
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+        ax = fig.subplots()
+        for part, style in ((~this_month & ~before, {"color": "#d9d9d9", "linewidth": 0}),
+                            (before, {"color": "#a6d96a", "linewidth": 0}),
+                            (this_month, {"color": RELEASED_GREEN, "edgecolor": "#00441b", "linewidth": 0.6})):
+            if part.any():
+                parcels[part].plot(ax=ax, **style)
+        villages.boundary.plot(ax=ax, color="#444444", linewidth=0.8)
+        if len(points):
+            points.plot(ax=ax, color=BLACKLIST_RED, markersize=14, edgecolor="white", linewidth=0.5)
+        label = "label_zh" if lang == "zh" else "label_en"
+        for geom, name in zip(villages.geometry, villages[label], strict=True):
+            at = geom.representative_point()
+            ax.annotate(str(name), (at.x, at.y), ha="center", va="center", fontsize=8, color="#222222",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.75})
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        return _png(fig)

@@ -1,0 +1,32 @@
+"""One briefing file, built and recorded in the audit log: the operation the overview's button and
+`python -m dayuan_geo briefing` both call, so the page and the command line cannot disagree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dayuan_geo import audit
+from dayuan_geo.briefing import content, pdf, word
+from dayuan_geo.overview.queries import Cursor
+
+FORMATS = ("pdf", "docx")
+MIME = {"pdf": "application/pdf",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def file_name(month: str, fmt: str, lang: str) -> str:
+    return f"dayuan-briefing-{month}-{lang}.{fmt}"
+
+
+def build(cur: Cursor, *, manifest: dict, fmt: str, month: str | None, lang: str, role: str, user: str,
+          audit_path: Path | None = None) -> tuple[bytes, str]:
+    """The briefing file's bytes and name; the export is in the audit log before the bytes are returned."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    doc = content.build(cur, manifest=manifest, month=month, lang=lang, role=role)
+    data = pdf.render(doc) if fmt == "pdf" else word.render(doc)
+    name = file_name(doc.month, fmt, lang)
+    audit.record(user=user, role=role, action="export", what="briefing", rows=None,
+                 filters={"month": doc.month, "as_of": doc.as_of.isoformat()},
+                 detail={"format": fmt, "file": name, "lang": lang}, path=audit_path)
+    return data, name
