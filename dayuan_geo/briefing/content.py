@@ -229,7 +229,10 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
         stamp=t("ov_stamp", lang, day=as_of.isoformat(), version=manifest.get("dataset_version"), source=source),
         demo=demo, as_of=as_of, month=label, lang=lang,
     )
-    shown = (lambda n: t("brief_shown", lang, shown=LIST_ROWS) if n > LIST_ROWS else "")
+
+    def shown(n: int) -> str:
+        return t("brief_shown", lang, shown=LIST_ROWS) if n > LIST_ROWS else ""
+
     year_start = dt.date(as_of.year, 1, 1)
     b = doc.blocks
     b += [Heading(t("brief_h_headline", lang)), _headline(k, p, lang),
