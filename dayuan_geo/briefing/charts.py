@@ -21,8 +21,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from dayuan_geo import schema as S
-from dayuan_geo.overview import queries
-from dayuan_geo.overview.charts import CUMULATIVE_BLUE, RELEASED_GREEN
+from dayuan_geo.overview import leadership, queries
+from dayuan_geo.overview.charts import CUMULATIVE_BLUE, PLAN_GREY, RELEASED_GREEN
 from dayuan_geo.text import t
 
 # Noto Sans CJK from Debian's fonts-noto-cjk (the test command installs it); face 2 of the
@@ -34,7 +34,6 @@ CJK_FONT_FILES = (
 )
 CJK_SC_FACE = 2
 CJK_FAMILY = "Noto Sans CJK SC"
-PLAN_GREY = "#555555"
 BLACKLIST_RED = "#d7301f"
 DPI = 160
 
@@ -84,11 +83,9 @@ def release_chart(by_month: pd.DataFrame, pace: dict, *, lang: str = "zh") -> by
         ax2 = ax.twinx()
         ax2.plot(months, by_month["cumulative_m2"] / scale, color=CUMULATIVE_BLUE, linewidth=2,
                  label=t("chart_cumulative", lang).split("(")[0])
-        if pace.get("target_m2"):
-            year = int(pace["year"])
-            start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
-            base = pace["released_before_year_m2"]
-            ax2.plot([start, end], [base / scale, (base + pace["target_m2"]) / scale], color=PLAN_GREY,
+        if (plan := leadership.plan_line(pace)) is not None:
+            (x0, y0), (x1, y1) = plan
+            ax2.plot([pd.Timestamp(x0), pd.Timestamp(x1)], [y0 / scale, y1 / scale], color=PLAN_GREY,
                      linestyle="--", linewidth=1.5, label=t("chart_plan", lang))
         ax2.set_ylabel(f"{t('chart_cumulative', lang).split('(')[0]} ({unit})")
         ax2.set_ylim(bottom=0)

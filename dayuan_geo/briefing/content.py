@@ -17,7 +17,7 @@ import pandas as pd
 
 from dayuan_geo import schema as S
 from dayuan_geo.briefing import charts
-from dayuan_geo.overview import attention, leadership, queries
+from dayuan_geo.overview import attention, leadership, queries, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import fmt_area, t
 
@@ -77,18 +77,6 @@ def month_window(month: str | None, *, data_date: dt.date) -> tuple[dt.date, dt.
         raise ValueError(f"{month} is after the data date {data_date}")
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     return start, min(end, data_date)
-
-
-def source_label(manifest: dict, lang: str) -> tuple[str, str | None]:
-    """The data's source as the sidebar names it, and the demo label when it applies."""
-    if manifest.get("source") == "demo":
-        label = t("demo_badge", lang)
-        return label, label
-    if manifest.get("demo_tables"):
-        names = "、".join(S.table(n).label(lang) for n in manifest["demo_tables"] if n in S.TABLES)
-        label = t("demo_mixed_badge", lang, tables=names)
-        return label, label
-    return t("imported_badge", lang), None
 
 
 def _n(value: object) -> str:
@@ -164,13 +152,9 @@ def _pipeline(funnel: pd.DataFrame, lang: str) -> Table:
     return Table(cols, rows, (3, 2, 2, 2.5), (False, True, True, True))
 
 
-def _villages(ranking: pd.DataFrame, lang: str) -> Table:
-    keep = ("released_m2", "released_ytd_m2", "target_share_m2", "share_of_target", "overdue", "stalled", "risky")
-    df = ranking[["name_zh" if lang == "zh" else "name_en", *keep]].rename(
-        columns={"name_zh": "village", "name_en": "village"})
-    for c in ("released_m2", "released_ytd_m2", "target_share_m2"):
-        df[c] = df[c].astype("float64").round(0)
-    return _table(df, lang=lang, widths=(2.6, 2, 2, 2, 1.6, 1.3, 1.3, 1.5))
+def _villages(ranking: pd.DataFrame, lang: str, role: str) -> Table:
+    return _table(views.village_table(ranking, lang=lang, role=role), lang=lang,
+                  widths=(2.6, 2, 2, 2, 1.6, 1.3, 1.3, 1.5))
 
 
 def _inspections(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str) -> Table:
@@ -216,7 +200,6 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
     data_date = dt.date.fromisoformat(str(manifest["as_of"]))
     start, as_of = month_window(month, data_date=data_date)
     label = start.strftime("%Y-%m")
-    source, demo = source_label(manifest, lang)
     k = queries.kpis(cur, as_of=as_of)
     p = leadership.pace(cur, as_of=as_of)
     late, late_n, stalled, stalled_n = attention.late_and_stalled(cur, as_of=as_of, role=role, lang=lang,
@@ -226,8 +209,8 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
     ranking = leadership.village_ranking(cur, as_of=as_of)
     doc = Document(
         title=t("brief_title", lang, month=label),
-        stamp=t("ov_stamp", lang, day=as_of.isoformat(), version=manifest.get("dataset_version"), source=source),
-        demo=demo, as_of=as_of, month=label, lang=lang,
+        stamp=views.stamp({**manifest, "as_of": as_of.isoformat()}, lang)[0],
+        demo=views.source_label(manifest, lang)[1], as_of=as_of, month=label, lang=lang,
     )
 
     def shown(n: int) -> str:
@@ -247,7 +230,8 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
           _table(late, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
           Heading(t("brief_stalled_sub", lang, days=queries.DEFAULT_STALLED_DAYS, n=stalled_n) + shown(stalled_n), 2),
           _table(stalled, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
-          Heading(t("brief_h_villages", lang)), Para(t("ov_village_help", lang), note=True), _villages(ranking, lang),
+          Heading(t("brief_h_villages", lang)), Para(t("ov_village_help", lang), note=True),
+          _villages(ranking, lang, role),
           Heading(t("brief_h_risky", lang)),
           Para(t("brief_risky_line", lang, d=safety.DEFAULT_DISTANCE_M, n=len(near.firms), parcels=near.parcels)
                + shown(len(near.firms))),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from dayuan_geo import audit
@@ -10,8 +11,18 @@ from dayuan_geo.briefing import content, pdf, word
 from dayuan_geo.overview.queries import Cursor
 
 FORMATS = ("pdf", "docx")
+ROLES = frozenset({"leader", "planner"})  # who the briefing button is for (the command line is the operator's)
 MIME = {"pdf": "application/pdf",
         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def months(data_date: dt.date, *, count: int = 24) -> list[str]:
+    """The months a briefing can be asked for, the data date's first (YYYY-MM)."""
+    out, y, m = [], data_date.year, data_date.month
+    for _ in range(count):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out
 
 
 def file_name(month: str, fmt: str, lang: str) -> str:

@@ -165,3 +165,12 @@ def changes_between(cur: Cursor, *, start: dt.date, end: dt.date, role: str) -> 
         "GROUP BY list_status ORDER BY list_status"
     ).df()
     return {"released": released, "stages": stages, "listed": listed, "cleared": cleared}
+
+
+def plan_line(pace_: dict) -> tuple[tuple[dt.date, float], tuple[dt.date, float]] | None:
+    """The year's plan on the cumulative chart: the total released before 1 January rising evenly to
+    it plus the year's target on 31 December (None when the year has no target)."""
+    if not pace_.get("target_m2"):
+        return None
+    year, base = int(pace_["year"]), float(pace_["released_before_year_m2"])
+    return (dt.date(year, 1, 1), base), (dt.date(year, 12, 31), base + float(pace_["target_m2"]))
