@@ -69,7 +69,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "ov_all_on_page": ("全部见此页", "all on this page"),
     "ov_pace": ("释放进度", "Release pace"),
     "ov_pace_ytd": ("本年释放 / 按时序应完成", "Released this year / due by now"),
-    "ov_pace_due": ("应完成 {due} · 目标 {target}", "due {due} · target {target}"),
+    "ov_pace_due": ("应完成 {due}", "due {due}"),
     "ov_status": ("进度状态", "Status"),
     "ov_status_on_track": ("进度正常", "On track"),
     "ov_status_behind": ("进度落后", "Behind"),
@@ -79,11 +79,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "ov_month": ("本月释放（{month}）", "Released in {month}"),
     "ov_last_month": ("上月（{month}）", "Last month ({month})"),
     "ov_year_ago": ("去年同月（{month}）", "Same month last year ({month})"),
-    "ov_vs": ("较{what} {delta}", "vs {what} {delta}"),
+    "ov_vs_last_month": ("{delta} 较上月", "{delta} on last month"),
+    "ov_vs_year_ago": ("{delta} 同比", "{delta} year on year"),
     "ov_pace_help": (
-        "年度目标按已过天数折算到数据日期；本月截至数据日期，上月与去年同月为整月",
-        "The year's target prorated by days elapsed to the data date; this month runs to the data date, "
-        "last month and the same month last year are whole months",
+        "年度目标 {target} 按已过天数折算到数据日期；本月截至数据日期，上月与去年同月为整月",
+        "The year's target ({target}) prorated by days elapsed to the data date; this month runs to the data "
+        "date, last month and the same month last year are whole months",
     ),
     "ov_village_ranking": ("各村居排名", "Village ranking"),
     "ov_village_help": (

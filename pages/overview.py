@@ -18,9 +18,8 @@ pace = edge.query(leadership.pace, as_of=as_of)
 st.title(edge.t("overview_title"))
 st.caption(edge.t("overview_caption"))
 stamp, demo = views.stamp(edge.store().manifest, lang)
-st.markdown(f"**{edge.t('data_as_of')} {as_of.isoformat()}** · {stamp}")  # the phone hides the sidebar
-if demo:
-    st.warning(demo, icon=":material/science:")
+# the data date and the demo label in the main area too: a phone hides the sidebar
+(st.warning if demo else st.info)(stamp, icon=":material/science:" if demo else ":material/event:")
 
 
 def cards(row: list[views.Card]) -> None:
@@ -40,6 +39,8 @@ def listing(frame, total: int, *, page: str, key: str) -> None:
         return
     st.dataframe(attention.headers(frame, lang), hide_index=True, width="stretch", key=key,
                  column_config={edge.t("ov_col_link"): st.column_config.LinkColumn(display_text=edge.t("ov_open")),
+                                **{edge.t(f"ov_col_{c}"): st.column_config.NumberColumn(format="localized")
+                                   for c in attention.AREA_COLUMNS},
                                 edge.t("ov_col_share_of_target"): st.column_config.NumberColumn(format="percent")})
     if total > len(frame) and page in views.PAGE_FILES:
         st.page_link(views.PAGE_FILES[page], label=edge.t("ov_top_of", shown=len(frame), n=total)

@@ -91,22 +91,23 @@ def kpi_cards(k: dict, *, lang: str, role: str) -> list[Card]:
 
 def pace_cards(p: dict, *, lang: str) -> list[Card]:
     """Pace, not only progress: the year against the prorated target, the status and gap, this month
-    against last month, and the same month last year."""
+    against last month, and against the same month last year."""
     if p["target_m2"] is None:
         year = Card(t("ov_pace_ytd", lang), fmt_area(p["released_ytd_m2"], lang), delta=t("no_target", lang))
         status = Card(t("ov_status", lang), t("ov_status_no_target", lang))
     else:
+        why = t("ov_pace_help", lang, target=fmt_area(p["target_m2"], lang))
         year = Card(t("ov_pace_ytd", lang), fmt_area(p["released_ytd_m2"], lang),
-                    delta=t("ov_pace_due", lang, due=fmt_area(p["due_by_now_m2"], lang),
-                            target=fmt_area(p["target_m2"], lang)), help=t("ov_pace_help", lang))
+                    delta=t("ov_pace_due", lang, due=fmt_area(p["due_by_now_m2"], lang)), help=why)
         status = Card(t("ov_status", lang), t(f"ov_status_{p['status']}", lang),
-                      delta=_signed(p["gap_m2"], lang), delta_color="normal", help=t("ov_pace_help", lang))
+                      delta=_signed(p["gap_m2"], lang), delta_color="normal", help=why)
     month = Card(t("ov_month", lang, month=p["month"]), fmt_area(p["month_m2"], lang),
-                 delta=t("ov_vs", lang, what=t("ov_last_month", lang, month=p["last_month"]),
-                         delta=_signed(p["month_m2"] - p["last_month_m2"], lang)), delta_color="normal")
+                 delta=t("ov_vs_last_month", lang, delta=_signed(p["month_m2"] - p["last_month_m2"], lang)),
+                 delta_color="normal", help=f"{t('ov_last_month', lang, month=p['last_month'])}: "
+                                            f"{fmt_area(p['last_month_m2'], lang)}")
     year_ago = Card(t("ov_year_ago", lang, month=p["year_ago_month"]), fmt_area(p["year_ago_month_m2"], lang),
-                    delta=t("ov_vs", lang, what=t("ov_month", lang, month=p["month"]),
-                            delta=_signed(p["month_m2"] - p["year_ago_month_m2"], lang)), delta_color="off")
+                    delta=t("ov_vs_year_ago", lang, delta=_signed(p["month_m2"] - p["year_ago_month_m2"], lang)),
+                    delta_color="normal")
     return [year, status, month, year_ago]
 
 
