@@ -176,10 +176,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "brief_changes_cleared": ("名单处置现状：已移出 {delisted} 家、已清退 {evicted} 家（数据未记录移出日期）。",
                               "Listed firms now delisted: {delisted}; evicted: {evicted} (the data hold no date "
                               "for clearing)."),
-    "brief_map_caption": ("绿色：本月释放地块；浅绿：此前已释放；灰：未释放；红点：黑榜企业。未使用在线底图。",
-                          "Green: released this month; light green: released before; grey: not released; red: "
-                          "blacklisted firms. No online base map."),
-    "brief_none": ("无。", "None."),
+    "brief_map_caption": ("村居边界与地块为本系统数据，未使用在线底图。",
+                          "Village outlines and parcels from the dataset; no online base map."),
+    "brief_map_month": ("本月释放", "Released this month"),
+    "brief_map_before": ("此前已释放", "Released before"),
+    "brief_map_not_released": ("未释放", "Not released"),
     "brief_page": ("第 {n} 页 / 共 {total} 页", "Page {n} of {total}"),
     "unit_wan_m2": ("万㎡", "10k m²"),
     "unit_m2": ("㎡", "m²"),

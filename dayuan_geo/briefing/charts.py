@@ -19,6 +19,8 @@ import pandas as pd
 import shapely
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from dayuan_geo import schema as S
 from dayuan_geo.overview import leadership, queries
@@ -35,6 +37,8 @@ CJK_FONT_FILES = (
 CJK_SC_FACE = 2
 CJK_FAMILY = "Noto Sans CJK SC"
 BLACKLIST_RED = "#d7301f"
+EARLIER_GREEN = "#a6d96a"
+NOT_RELEASED_GREY = "#d9d9d9"
 DPI = 160
 
 
@@ -118,19 +122,26 @@ def street_map(cur: queries.Cursor, *, start: dt.date, as_of: dt.date, role: str
     with matplotlib.rc_context(_style()):
         fig = Figure(figsize=(6.4, 5.6), layout="constrained")
         ax = fig.subplots()
-        for part, style in ((~this_month & ~before, {"color": "#d9d9d9", "linewidth": 0}),
-                            (before, {"color": "#a6d96a", "linewidth": 0}),
+        for part, style in ((~this_month & ~before, {"color": NOT_RELEASED_GREY, "linewidth": 0}),
+                            (before, {"color": EARLIER_GREEN, "linewidth": 0}),
                             (this_month, {"color": RELEASED_GREEN, "edgecolor": "#00441b", "linewidth": 0.6})):
             if part.any():
                 parcels[part].plot(ax=ax, **style)
         villages.boundary.plot(ax=ax, color="#444444", linewidth=0.8)
         if len(points):
-            points.plot(ax=ax, color=BLACKLIST_RED, markersize=14, edgecolor="white", linewidth=0.5)
+            points.plot(ax=ax, color=BLACKLIST_RED, markersize=34, edgecolor="white", linewidth=0.7, zorder=5)
         label = "label_zh" if lang == "zh" else "label_en"
         for geom, name in zip(villages.geometry, villages[label], strict=True):
             at = geom.representative_point()
             ax.annotate(str(name), (at.x, at.y), ha="center", va="center", fontsize=8, color="#222222",
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.75})
+        fig.legend(handles=[
+            Patch(color=RELEASED_GREEN, label=t("brief_map_month", lang)),
+            Patch(color=EARLIER_GREEN, label=t("brief_map_before", lang)),
+            Patch(color=NOT_RELEASED_GREY, label=t("brief_map_not_released", lang)),
+            Line2D([], [], marker="o", linestyle="", color=BLACKLIST_RED, markeredgecolor="white",
+                   markersize=7, label=t("legend_blacklisted", lang)),
+        ], loc="outside lower center", ncols=4, frameon=False, fontsize=8)
         ax.set_axis_off()
         ax.set_aspect("equal")
         return _png(fig)
