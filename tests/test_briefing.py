@@ -217,3 +217,18 @@ def test_month_window_and_months():
     assert briefing.months(day, count=3) == ["2026-11", "2026-10", "2026-09"]
     with pytest.raises(ValueError, match="format"):
         briefing.build(None, manifest={}, fmt="html", month=None, lang="zh", role="leader", user="x")
+
+
+def test_a_viewers_briefing_names_no_firm(store, demo_dir):
+    """The briefing shows what the role may see: built for a viewer, it holds places and counts but no
+    firm name (the page offers it to leaders and planners only; the query layer holds the line too)."""
+    from dayuan_geo.briefing import content
+
+    doc = content.build(store.cursor(), manifest=store.manifest, month="2026-10", role="viewer")
+    text = " ".join(" ".join(b.columns) + " ".join(" ".join(r) for r in b.rows) if isinstance(b, content.Table)
+                    else getattr(b, "text", "") for b in doc.blocks)
+    firms = pd.read_parquet(demo_dir / "firms.parquet")
+    assert not [n for n in firms["name"] if n in text]
+    assert "企业" not in [c for b in doc.blocks if isinstance(b, content.Table) for c in b.columns]
+    risky = firms[firms["risk_level"].isin(["blacklisted", "high_risk"])]
+    assert any(v in text for v in ("米龙村委会", "蓝山社区居委会")) and len(risky)

@@ -164,24 +164,31 @@ def _inspections(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str
                  (False, True))
 
 
+def _shown(n: int, lang: str) -> str:
+    """Says that a list of n rows shows only its first LIST_ROWS."""
+    return t("brief_shown", lang, shown=LIST_ROWS) if n > LIST_ROWS else ""
+
+
 def _changes(ch: dict[str, pd.DataFrame], lang: str) -> list:
-    out: list = [Para(t("brief_changes_released", lang, n=len(ch["released"]),
-                        area=fmt_area(float(ch["released"]["area_m2"].sum()), lang)))]
+    released = ch["released"]
+    out: list = [Para(t("brief_changes_released", lang, n=len(released),
+                        area=fmt_area(float(released["area_m2"].sum()), lang)) + _shown(len(released), lang))]
     if len(ch["released"]):
         rows = tuple((r.parcel_id, str(r.name), str(r.park_name), f"{r.area_m2:,.0f}", str(r.released_on)[:10])
-                     for r in ch["released"].itertuples(index=False))
+                     for r in ch["released"].head(LIST_ROWS).itertuples(index=False))
         out.append(Table((t("brief_col_parcel", lang), S.column_label("parcels", "name", lang), t("ov_col_park", lang),
                           t("brief_col_area", lang), t("brief_col_date", lang)), rows, (2, 3, 3, 1.8, 1.8),
                          (False, False, False, True, False)))
     cat = S.stage_catalogue()
-    out.append(Para(t("brief_changes_stages", lang, n=len(ch["stages"]))))
+    out.append(Para(t("brief_changes_stages", lang, n=len(ch["stages"])) + _shown(len(ch["stages"]), lang)))
     if len(ch["stages"]):
         rows = tuple((str(r.name), cat.label(r.stage, lang), str(r.entered_on)[:10])
-                     for r in ch["stages"].itertuples(index=False))
+                     for r in ch["stages"].head(LIST_ROWS).itertuples(index=False))
         out.append(Table((t("ov_col_name", lang), t("ov_col_stage", lang), t("brief_col_date", lang)), rows,
                          (4, 3, 2)))
     listed = ch["listed"]
-    out.append(Para(t("brief_changes_listed", lang, n=len(listed))))
+    out.append(Para(t("brief_changes_listed", lang, n=len(listed)) + _shown(len(listed), lang)))
+    listed = listed.head(LIST_ROWS)
     if len(listed):
         who = "name" if "name" in listed.columns else "village_code"
         rows = tuple((str(getattr(r, who)), S.RISK_LEVEL.label(r.risk_level, lang), str(r.listed_on)[:10])
@@ -213,9 +220,6 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
         demo=views.source_label(manifest, lang)[1], as_of=as_of, month=label, lang=lang,
     )
 
-    def shown(n: int) -> str:
-        return t("brief_shown", lang, shown=LIST_ROWS) if n > LIST_ROWS else ""
-
     year_start = dt.date(as_of.year, 1, 1)
     b = doc.blocks
     b += [Heading(t("brief_h_headline", lang)), _headline(k, p, lang),
@@ -226,15 +230,16 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
                 t("brief_chart_caption", lang)),
           Heading(t("brief_h_pipeline", lang)), _pipeline(queries.stage_funnel(cur, as_of=as_of), lang),
           Heading(t("brief_h_late", lang)),
-          Heading(t("brief_late_sub", lang, n=late_n) + shown(late_n), 2),
+          Heading(t("brief_late_sub", lang, n=late_n) + _shown(late_n, lang), 2),
           _table(late, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
-          Heading(t("brief_stalled_sub", lang, days=queries.DEFAULT_STALLED_DAYS, n=stalled_n) + shown(stalled_n), 2),
+          Heading(t("brief_stalled_sub", lang, days=queries.DEFAULT_STALLED_DAYS, n=stalled_n)
+                  + _shown(stalled_n, lang), 2),
           _table(stalled, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
           Heading(t("brief_h_villages", lang)), Para(t("ov_village_help", lang), note=True),
           _villages(ranking, lang, role),
           Heading(t("brief_h_risky", lang)),
           Para(t("brief_risky_line", lang, d=safety.DEFAULT_DISTANCE_M, n=len(near.firms), parcels=near.parcels)
-               + shown(len(near.firms))),
+               + _shown(len(near.firms), lang)),
           _table(risky, lang=lang, widths=(3.6, 1.3, 2.2, 3.6, 1.4, 1.4)[-len(risky.columns) + 1:]),
           Heading(t("brief_h_inspections", lang)),
           Para(t("brief_inspections_line", lang, start=year_start.isoformat(), end=as_of.isoformat(),
