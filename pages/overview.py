@@ -40,7 +40,7 @@ def listing(frame, total: int, *, page: str, key: str) -> None:
     st.dataframe(attention.headers(frame, lang), hide_index=True, width="stretch", key=key,
                  column_config={edge.t("ov_col_link"): st.column_config.LinkColumn(display_text=edge.t("ov_open")),
                                 **{edge.t(f"ov_col_{c}"): st.column_config.NumberColumn(format="localized")
-                                   for c in attention.AREA_COLUMNS},
+                                   for c in attention.NUMBER_COLUMNS},
                                 edge.t("ov_col_share_of_target"): st.column_config.NumberColumn(format="percent")})
     if total > len(frame) and page in views.PAGE_FILES:
         st.page_link(views.PAGE_FILES[page], label=edge.t("ov_top_of", shown=len(frame), n=total)

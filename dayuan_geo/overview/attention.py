@@ -32,7 +32,8 @@ LATE_COLUMNS = ("name", "park", "village", "responsible_unit", "stage", "days_la
 STALLED_COLUMNS = ("name", "park", "village", "responsible_unit", "stage", "days_idle")
 RISKY_COLUMNS = ("firm", "risk_level", "village", "nearest_parcel", "distance_m", "parcels_near")
 VILLAGE_COLUMNS = ("village", "released_ytd_m2", "due_m2", "gap_m2", "share_of_target")
-AREA_COLUMNS = ("released_m2", "released_ytd_m2", "target_share_m2", "due_m2", "gap_m2", "distance_m")
+NUMBER_COLUMNS = ("released_m2", "released_ytd_m2", "target_share_m2", "due_m2", "gap_m2", "distance_m",
+                  "days_late", "days_idle")  # shown with thousands separators
 
 
 def link(page: str, *, lang: str, **params: str | list[str] | None) -> str:
