@@ -23,6 +23,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import StrMethodFormatter
 
 from dayuan_geo import schema as S
 from dayuan_geo.overview import leadership, queries
@@ -96,6 +97,8 @@ def release_chart(by_month: pd.DataFrame, pace: dict, *, lang: str = "zh") -> by
         ax2.set_ylabel(f"{t('chart_cumulative', lang).split('(')[0]} ({unit})")
         ax2.set_ylim(bottom=0)
         ax.set_ylim(bottom=0)
+        for axis in (ax, ax2):  # 1,500,000 m², never "1e6"
+            axis.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}" if scale == 1 else "{x:,.1f}"))
         ax2.spines["top"].set_visible(False)
         ax.spines["top"].set_visible(False)
         handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
