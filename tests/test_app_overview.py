@@ -114,6 +114,10 @@ def test_viewer_sees_places_not_firm_names_and_no_briefing(app_env):
         assert "企业" not in frame.columns
         assert not names & {str(v) for v in frame.to_numpy().ravel()}
     assert not [b for b in at.get("download_button")]
+    # a viewer may not open the remediation or firms pages: the rows open the land page on that place
+    late = late_by_files(app_env)
+    assert list(frames(at)[0]["链接"]) == [f"/land?park={p}" for p in late["park_id"].head(5)]
+    assert all(link.startswith("/land?parcel=") for link in frames(at)[2]["链接"])
     planner = run_app()
     labels = [b.proto.label for b in planner.get("download_button")]
     assert labels == ["下载 PDF", "下载 Word"]
