@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from dayuan_geo.uscc import USCC_ALPHABET, USCC_WEIGHTS  # noqa: F401  (demo/build.py reads them here)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
@@ -445,30 +447,3 @@ def enum_for(table_name: str, column: str) -> Enum | None:
     if isinstance(enum, _StageEnum):
         return stage_catalogue().as_enum()
     return enum
-
-
-# ---- credit codes (GB 32100-2015) -------------------------------------------------------------
-
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100 check character for the first 17 characters of a credit code."""
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def uscc_problem(code: object) -> str | None:
-    """None when code is a well-formed credit code, else what is wrong with it."""
-    if not isinstance(code, str):
-        return "credit code missing"
-    if len(code) != 18:
-        return f"credit code {code!r} has {len(code)} characters, not 18"
-    bad = [ch for ch in code if ch not in USCC_ALPHABET]
-    if bad:
-        return f"credit code {code!r} has characters not allowed: {''.join(sorted(set(bad)))}"
-    expected = uscc_check_char(code[:17])
-    if code[17] != expected:
-        return f"credit code {code!r} fails its check digit (expected {expected!r})"
-    return None

@@ -215,7 +215,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
             warnings.simplefilter("ignore", RuntimeWarning)
             layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({_short(exc)})") from None
+        raise Refused(f"not a readable {fmt} ({short(exc)})") from None
     if not layers:
         raise Refused(f"{fmt} holds no layer")
     if layer is None:
@@ -242,7 +242,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
     except Refused:
         raise
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({_short(exc)})") from None
+        raise Refused(f"not a readable {fmt} ({short(exc)})") from None
     geom = np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame) else None
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name) if geom is not None else gdf)
     return Raw(frame, geom, gdf.crs if geom is not None else None, fmt)
@@ -263,7 +263,7 @@ def _csv(path: Path, limits: Limits) -> Raw:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise Refused(f"not a readable CSV ({_short(exc)})") from None
+        raise Refused(f"not a readable CSV ({short(exc)})") from None
     if len(frame.columns) > limits.max_columns:
         raise Refused(f"{len(frame.columns)} columns; at most {limits.max_columns} are accepted")
     return Raw(frame, None, None, "CSV")
@@ -292,7 +292,7 @@ def _xlsx(path: Path, limits: Limits) -> Raw:
     except Refused:
         raise
     except Exception as exc:
-        raise Refused(f"broken Excel workbook ({_short(exc)})") from None
+        raise Refused(f"broken Excel workbook ({short(exc)})") from None
     while rows and all(v is None or str(v).strip() == "" for v in rows[0]):
         rows.pop(0)
     if not rows:
@@ -314,7 +314,7 @@ def _parquet(path: Path, limits: Limits) -> Raw:
         rows = pf.metadata.num_rows
         geo = (pf.schema_arrow.metadata or {}).get(b"geo")
     except Exception as exc:
-        raise Refused(f"not a readable Parquet file ({_short(exc)})") from None
+        raise Refused(f"not a readable Parquet file ({short(exc)})") from None
     if rows > limits.max_features:
         raise Refused(f"{rows:,} rows; at most {limits.max_features:,} are accepted")
     if len(pf.schema_arrow.names) > limits.max_columns:
@@ -328,7 +328,7 @@ def _parquet(path: Path, limits: Limits) -> Raw:
             return Raw(frame, geom, gdf.crs, "GeoParquet")
         return Raw(pd.read_parquet(path), None, None, "Parquet")
     except Exception as exc:
-        raise Refused(f"not a readable GeoParquet file ({_short(exc)})") from None
+        raise Refused(f"not a readable GeoParquet file ({short(exc)})") from None
 
 
 def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str | None = None,
@@ -379,7 +379,7 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
     raise Refused("archive holds no shapefile (.shp) or File Geodatabase (.gdb)")
 
 
-def _short(exc: Exception) -> str:
+def short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 

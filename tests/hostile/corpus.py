@@ -19,9 +19,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
-from dayuan_geo.ingest.run import Limits
+from dayuan_geo.ingest.read import Limits
+from dayuan_geo.uscc import uscc_check_char
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Sample:
 
 
 def uscc(body17: str) -> str:
-    return body17 + S.uscc_check_char(body17)
+    return body17 + uscc_check_char(body17)
 
 
 def parcel_rows(s: Sample, n: int = 2, **changes) -> gpd.GeoDataFrame:

@@ -1,0 +1,234 @@
+"""Values and coordinates: text to typed values, dates in any usual style, any CRS to WGS 84."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from dayuan_geo import chinacrs
+from dayuan_geo import schema as S
+from dayuan_geo.ingest.read import Raw, Refused, short
+from dayuan_geo.ingest.report import Report
+from dayuan_geo.uscc import uscc_problem
+
+CHINA_CRS = {"gcj02": "GCJ-02", "gcj-02": "GCJ-02", "bd09": "BD-09", "bd-09": "BD-09"}
+PAST_DATES = {"released_on", "inspected_on", "listed_on", "entered_on", "finished_on", "started_on"}
+EARLIEST_DATE = dt.date(1949, 10, 1)
+
+
+def blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NaT or (not isinstance(value, str | bytes) and pd.isna(value) is True):
+        return True
+    return isinstance(value, str) and value.strip() in ("", "-", "—", "nan", "NaN", "None", "null", "NULL")
+
+
+def as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: .*)?$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def parse_date(value: object) -> dt.date:
+    """A date from ISO, 2024/3/5, 2024年3月5日, 20240305 or a spreadsheet date; ValueError otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    text = as_text(value)
+    for pat in _DATE_PATTERNS:
+        m = pat.match(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return dt.date(y, mo, d)
+            except ValueError:
+                raise ValueError(f"impossible date {text!r}") from None
+    raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD)")
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
+_FALSE = {"0", "false", "no", "n", "否", "无", "f"}
+
+
+def parse_value(col: S.Column, table: str, value: object) -> object:
+    if col.dtype == "date":
+        day = parse_date(value)
+        if day < EARLIEST_DATE:
+            raise ValueError(f"impossible date {day.isoformat()} (before {EARLIEST_DATE.isoformat()})")
+        if col.name in PAST_DATES and day > dt.date.today():
+            raise ValueError(f"date {day.isoformat()} is in the future")
+        return day
+    if col.dtype == "bool":
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        low = as_text(value).lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(f"not yes/no: {as_text(value)!r} (use 是/否)")
+    if col.dtype in ("float", "int"):
+        try:
+            number = float(str(value).replace(",", "").strip()) if not isinstance(value, int | float) else value
+        except ValueError:
+            raise ValueError(f"not a number: {as_text(value)!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"not a number: {as_text(value)!r}")
+        if col.dtype == "int":
+            if not float(number).is_integer():
+                raise ValueError(f"not a whole number: {as_text(value)!r}")
+            return int(number)
+        return float(number)
+    text = as_text(value)
+    enum = S.enum_for(table, col.name)
+    if enum is not None:
+        code = enum.parse(text)
+        if code is None:
+            allowed = ", ".join(f"{c} {enum.label(c, 'zh')}" for c in enum.codes)
+            raise ValueError(f"unknown value {text!r}; allowed: {allowed}")
+        return code
+    if col.name == "uscc":
+        text = text.upper()
+        problem = uscc_problem(text)
+        if problem:
+            raise ValueError(problem)
+    return text
+
+
+# ---- coordinates --------------------------------------------------------------------------------
+
+def parse_crs(text: str | None) -> str | pyproj.CRS | None:
+    """None, 'GCJ-02', 'BD-09' or a pyproj CRS for --crs; Refused for anything else."""
+    if text is None or not str(text).strip():
+        return None
+    key = str(text).strip().lower().replace("_", "")
+    if key in CHINA_CRS:
+        return CHINA_CRS[key]
+    m = re.fullmatch(r"(?:epsg:)?(\d{4,6})", key)
+    try:
+        if m:
+            return pyproj.CRS.from_epsg(int(m.group(1)))
+    except pyproj.exceptions.CRSError:
+        pass
+    raise Refused(f"--crs {text!r} is not a coordinate system; use an EPSG code (EPSG:4547, EPSG:4326), "
+                  "gcj02 or bd09")
+
+
+def _is_lonlat(crs: pyproj.CRS) -> bool:
+    return crs.is_geographic
+
+
+def _bounds_lonlat(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    valid = [g for g in geoms if g is not None and not g.is_empty]
+    if not valid:
+        return None
+    b = shapely.total_bounds(np.array(valid, dtype=object))
+    return tuple(float(v) for v in b)
+
+
+def _convert_china(geoms: np.ndarray, which: str) -> np.ndarray:
+    fn = chinacrs.gcj02_to_wgs84 if which == "GCJ-02" else chinacrs.bd09_to_wgs84
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        lon, lat = fn(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):
+        out[i] = None if g is None else shapely.transform(g, move)
+    return out
+
+
+def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj.CRS | None,
+             report: Report) -> np.ndarray:
+    """Geometries in WGS 84 lon/lat from the file's CRS or the one --crs names; Refused when unknown."""
+    china = asked if isinstance(asked, str) else None
+    asked_crs = asked if isinstance(asked, pyproj.CRS) else None
+    if china:
+        if file_crs is not None and not _is_lonlat(file_crs):
+            raise Refused(f"--crs {china} is for longitude/latitude from map apps, but the file is in "
+                          f"{file_crs.to_string()}; leave --crs out")
+        report.crs = f"{china} -> WGS 84"
+        return _convert_china(geoms, china)
+    crs = file_crs
+    if asked_crs is not None:
+        if file_crs is not None and not file_crs.equals(asked_crs) and not (
+                _is_lonlat(file_crs) and _is_lonlat(asked_crs)):
+            raise Refused(f"the file says its coordinates are {file_crs.to_string()} but --crs says "
+                          f"{asked_crs.to_string()}; leave --crs out")
+        crs = asked_crs
+    if crs is None:
+        bounds = _bounds_lonlat(geoms)
+        if bounds and max(abs(v) for v in bounds) > 1000:  # metres, not degrees
+            raise Refused(
+                f"coordinates such as ({bounds[0]:.1f}, {bounds[1]:.1f}) are projected, but the file names no "
+                "coordinate system; name it with --crs, e.g. --crs EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger "
+                "CM 114E, Guangzhou planning) or --crs EPSG:4526 (the same with zone number)"
+            )
+        report.crs = "WGS 84 (assumed: no coordinate system in the file)"
+        report.add(None, None, "warning", "no coordinate system in the file; longitude/latitude taken as WGS 84 "
+                   "(use --crs gcj02 or bd09 for points from AMap or Baidu)")
+        return geoms
+    if _is_lonlat(crs):
+        report.crs = crs.name
+        return geoms
+    report.crs = f"{crs.name} -> WGS 84"
+    try:
+        series = gpd.GeoSeries(geoms, crs=crs).to_crs(S.STORAGE_CRS)
+    except Exception as exc:
+        raise Refused(f"cannot transform from {crs.to_string()} ({short(exc)})") from None
+    return np.asarray(series.values, dtype=object)
+
+
+def geometry_from_columns(raw: Raw, mapping: dict[str, str], report: Report) -> np.ndarray:
+    n = len(raw.frame)
+    out = np.empty(n, dtype=object)
+    if "wkt" in mapping:
+        for i, v in enumerate(raw.frame[mapping["wkt"]].tolist()):
+            if blank(v):
+                continue
+            try:
+                out[i] = shapely.from_wkt(str(v))
+            except shapely.errors.GEOSException:
+                report.error(f"not WKT geometry: {str(v)[:60]!r}", row=i + raw.first_row, column=mapping["wkt"])
+        return out
+    if "lon" in mapping and "lat" in mapping:
+        for i, (x, y) in enumerate(zip(raw.frame[mapping["lon"]].tolist(), raw.frame[mapping["lat"]].tolist(),
+                                       strict=True)):
+            if blank(x) or blank(y):
+                continue
+            try:
+                fx, fy = float(str(x).strip()), float(str(y).strip())
+            except ValueError:
+                report.error(f"coordinates are not numbers: {x!r}, {y!r}", row=i + raw.first_row,
+                             column=mapping["lon"])
+                continue
+            if math.isfinite(fx) and math.isfinite(fy):
+                out[i] = shapely.Point(fx, fy)
+        return out
+    raise Refused("no geometry: the file needs lon/lat columns (经度/纬度) or a WKT column "
+                  "(map them with --map lon=COLUMN --map lat=COLUMN or --map wkt=COLUMN)")
