@@ -11,19 +11,10 @@ import shapely
 
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset.integrity import REFERENCES
 from dayuan_geo.ingest.parse import blank
 from dayuan_geo.ingest.read import Limits
 from dayuan_geo.ingest.report import Report
-
-REFERENCES: dict[str, dict[str, str]] = {
-    "parcels": {"park_id": "parks", "village_code": "villages"},
-    "parks": {"village_code": "villages"},
-    "grids": {"village_code": "villages"},
-    "firms": {"park_id": "parks", "parcel_id": "parcels", "village_code": "villages", "grid_id": "grids"},
-    "inspections": {"firm_id": "firms", "grid_id": "grids"},
-    "remediation_projects": {"park_id": "parks"},
-    "remediation_events": {"project_id": "remediation_projects"},
-}
 
 
 def current_table(directory: Path, name: str) -> pd.DataFrame:
@@ -110,12 +101,20 @@ def _locate(geoms: list, zones: pd.DataFrame, key: str) -> list[str | None]:
     return out
 
 
-def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: Path, report: Report,
-            first_row: int) -> None:
-    """area_m2 from geometry in EPSG:4547; village and grid from position when the file has none."""
+# Columns found from a feature's position when the file has none: (column, zone table, zone key).
+LOCATED = (("village_code", "villages", "code"), ("grid_id", "grids", "grid_id"),
+           ("park_id", "parks", "park_id"), ("parcel_id", "parcels", "parcel_id"))
+
+
+def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: Path, report: Report) -> set[str]:
+    """area_m2 from geometry in EPSG:4547; village, grid (and a firm's park and parcel) from position
+    when the file has none. A row that cannot be placed is that row's error. Returns the columns
+    derived."""
     names = tbl.column_names
     geoms = [r.get(S.GEOMETRY_COLUMN) for r in rows]
+    derived: set[str] = set()
     if "area_m2" in names:
+        derived.add("area_m2")
         for r, area in zip(rows, _derive_area(geoms), strict=True):
             r["area_m2"] = area
             given = r.pop("_area_given", None)
@@ -125,31 +124,75 @@ def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: P
                 except ValueError:
                     continue
                 if g > 0 and abs(g - area) / area > 0.05:
-                    report.add(r["_row"], "area_m2", "warning",
-                               f"file says area {g:,.0f} m², the geometry measures {area:,.0f} m² (stored)")
-    for col, zone_table, key in (("village_code", "villages", "code"), ("grid_id", "grids", "grid_id")):
-        if col in names and col not in matched and tbl.has_geometry and tbl.name not in ("villages", zone_table):
-            found = _locate(geoms, current_table(directory, zone_table), key)
-            for r, code in zip(rows, found, strict=True):
-                r[col] = code
-                if code is None and r.get(S.GEOMETRY_COLUMN) is not None and tbl.column(col).required:
-                    report.error(f"not inside any of the street's {zone_table}", row=r["_row"], column=col)
-                    r["_ok"] = False
+                    report.note("warning", "imp_m_area_differs", row=r["_row"], column="area_m2",
+                                given=f"{g:,.0f}", measured=f"{area:,.0f}")
+    for col, zone_table, key in LOCATED:
+        if col not in names or col in matched or tbl.name in ("villages", zone_table):
+            continue
+        if col in ("park_id", "parcel_id") and tbl.name != "firms":
+            continue
+        derived.add(col)
+        found = _locate(geoms, current_table(directory, zone_table), key)
+        for r, code in zip(rows, found, strict=True):
+            r[col] = code
+            if code is None and r.get(S.GEOMETRY_COLUMN) is not None and tbl.column(col).required:
+                report.note("error", "imp_m_not_in_zone", row=r["_row"], column=col,
+                            zones=(S.table(zone_table).zh, S.table(zone_table).en.lower()))
+                r["_ok"] = False
+    return derived
 
 
-def check_references(rows: list[dict], tbl: S.Table, directory: Path, report: Report, first_row: int) -> None:
+def street_extent(directory: Path) -> tuple[tuple[float, float, float, float], float] | None:
+    """The street's villages: their lon/lat bounds and their area in m² (EPSG:4547); None without villages."""
+    villages = current_table(directory, "villages")
+    geoms = [g for g in villages.get(S.GEOMETRY_COLUMN, []) if g is not None and not g.is_empty]
+    if not geoms:
+        return None
+    series = gpd.GeoSeries(geoms, crs=S.STORAGE_CRS)
+    return tuple(float(v) for v in series.total_bounds), float(series.to_crs(S.METRIC_CRS).area.sum())
+
+
+def check_plausible(rows: list[dict], tbl: S.Table, directory: Path, limits: Limits, report: Report) -> None:
+    """Row errors for features outside the street (with limits.extent_margin_m) and for parcels or
+    parks larger than limits.max_area_share of the street: a district boundary is not a parcel."""
+    extent = street_extent(directory)
+    if extent is None or not tbl.has_geometry:
+        return
+    (x0, y0, x1, y1), street_m2 = extent
+    dy = limits.extent_margin_m / 111_320.0
+    dx = dy / max(np.cos(np.radians((y0 + y1) / 2)), 0.1)
+    box = shapely.box(x0 - dx, y0 - dy, x1 + dx, y1 + dy)
+    for r in rows:
+        g = r.get(S.GEOMETRY_COLUMN)
+        if g is None or not r["_ok"]:
+            continue
+        if not box.contains(g):
+            x, y = shapely.get_coordinates(g.representative_point())[0]
+            report.note("error", "imp_m_outside_street", row=r["_row"], column=S.GEOMETRY_COLUMN,
+                        x=f"{x:.5f}", y=f"{y:.5f}", km=f"{limits.extent_margin_m / 1000:g}")
+            r["_ok"] = False
+            continue
+        area = r.get("area_m2")
+        if tbl.name in ("parcels", "parks") and area and area > limits.max_area_share * street_m2:
+            report.note("error", "imp_m_too_large", row=r["_row"], column=S.GEOMETRY_COLUMN,
+                        km2=f"{area / 1e6:,.2f}", share=f"{limits.max_area_share:.0%}",
+                        street=f"{street_m2 / 1e6:,.2f}")
+            r["_ok"] = False
+
+
+def check_references(rows: list[dict], tbl: S.Table, directory: Path, report: Report) -> None:
     for col, ref_table in REFERENCES.get(tbl.name, {}).items():
         ref = S.table(ref_table)
         known = {str(v) for v in current_table(directory, ref_table)[ref.key].dropna().tolist()}
-        label = ref.label("en").lower()
         for r in rows:
             v = r.get(col)
             if v is not None and str(v) not in known:
-                report.error(f"unknown {label} reference {v!r} (not in {ref_table})", row=r["_row"], column=col)
+                report.note("error", "imp_m_unknown_reference", row=r["_row"], column=col, value=str(v),
+                            table=(ref.zh, ref_table))
                 r["_ok"] = False
     if tbl.name == "parcels":
         for r in rows:
             if r.get("release_status") in S.RELEASED_STATUSES and r.get("released_on") is None \
                     and "release_status" in r:
-                report.error("released parcels need a release date (释放日期)", row=r["_row"], column="released_on")
+                report.note("error", "imp_m_release_date", row=r["_row"], column="released_on")
                 r["_ok"] = False

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from dayuan_geo import schema as S
-from dayuan_geo.ingest.read import Refused
+from dayuan_geo.ingest.guard import Refused
 
 GEO_TARGETS = {"lon": ("经度", "lon", "lng", "long", "longitude", "x"),
                "lat": ("纬度", "lat", "latitude", "y"),
@@ -14,8 +15,10 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "parcels": {"release_status": ("状态", "腾退状态", "释放状态"), "area_m2": ("面积", "用地面积", "地块面积"),
                 "name": ("地块名称", "名称"), "released_on": ("释放日期", "释放时间"),
                 "park_id": ("园区编号", "所属园区"), "village_code": ("所属村居", "村居代码", "村社")},
-    "firms": {"name": ("企业名称", "名称"), "uscc": ("统一社会信用代码", "信用代码", "社会信用代码"),
-              "risk_level": ("风险等级", "等级"), "list_status": ("处置状态",)},
+    "firms": {"name": ("企业名称", "名称", "单位名称"), "uscc": ("统一社会信用代码", "信用代码", "社会信用代码"),
+              "risk_level": ("风险等级", "等级"), "list_status": ("处置状态",), "industry": ("所属行业", "行业类别"),
+              "listed_on": ("列入时间", "列入黑榜日期", "登记日期")},
+    "villages": {"code": ("adcode", "村居代码", "代码"), "name_zh": ("name", "村居名称", "村名")},
     "inspections": {"inspected_on": ("巡查日期", "检查日期"), "outcome": ("巡查结果", "检查结果"),
                     "inspector": ("巡查人员", "检查人")},
     "parks": {"name": ("园区名称", "名称"), "area_m2": ("面积", "园区面积")},
@@ -74,14 +77,67 @@ def match_columns(sources: list[str], table: str, explicit: dict[str, str]) -> t
     return mapping, ignored
 
 
-def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    """TARGET=SOURCE items (the CLI's --map, the import page's mapping lines) as {target: source}."""
+def _pairs(items: list[str] | None, example: str) -> dict[str, str]:
     out = {}
     for item in items or []:
         if not item.strip():
             continue
         target, sep, source = item.partition("=")
         if not sep or not target.strip() or not source.strip():
-            raise ValueError(f"{item!r}: write TARGET=SOURCE, e.g. name=地块名称")
+            raise ValueError(f"{item!r}: write {example}")
         out[target.strip()] = source.strip()
     return out
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    """TARGET=SOURCE items (the CLI's --map, the import page's mapping lines) as {target: source}."""
+    return _pairs(items, "TARGET=SOURCE, e.g. name=地块名称")
+
+
+def parse_constants(items: list[str] | None) -> dict[str, str]:
+    """COLUMN=VALUE items (the CLI's --set, the import page's constants) as {column: value}."""
+    return _pairs(items, "COLUMN=VALUE, e.g. ownership=集体")
+
+
+def descriptive(table: str) -> tuple[str, ...]:
+    """Columns a file may leave out: they describe a row (use, ownership, industry) and may be unknown."""
+    return tuple(c.name for c in S.table(table).columns
+                 if (e := S.enum_for(table, c.name)) is not None and getattr(e, "unknown", False))
+
+
+@cache
+def known_names(table: str) -> frozenset[str]:
+    """Every normalised header the table's columns are known by (for finding a ledger's header row)."""
+    tbl = S.table(table)
+    names = [n for c in tbl.columns if c.dtype != "geometry"
+             for n in (c.name, c.zh, c.en, *ALIASES.get(table, {}).get(c.name, ()))]
+    if tbl.has_geometry:
+        names += [n for ns in GEO_TARGETS.values() for n in ns]
+    return frozenset(_norm(n) for n in names)
+
+
+def header_score(cells: list[str], *, table: str) -> int:
+    """How many of a row's cells are known column names of table."""
+    known = known_names(table)
+    return sum(1 for c in cells if c and _norm(c) in known)
+
+
+SET_PREFIX = "="  # a constant from --set lives in a column named "=COLUMN", which no file header can be
+
+
+def apply_constants(frame, mapping: dict[str, str], constants: dict[str, str], table: str) -> list[str]:
+    """Give every row the --set values (a column per constant; they win over the file's column).
+    Returns the columns whose file column was overridden. Identity and geometry cannot be set."""
+    tbl = S.table(table)
+    overridden = []
+    for column, value in constants.items():
+        if column not in tbl.column_names or tbl.column(column).dtype == "geometry":
+            raise Refused.say("imp_m_set_unknown_column", column=column, table=table,
+                              columns=", ".join(c for c in tbl.column_names if c != S.GEOMETRY_COLUMN))
+        if column in key_columns(table) or column in DERIVED:
+            raise Refused.say("imp_m_set_not_allowed", column=column)
+        if column in mapping:
+            overridden.append(column)
+        frame[SET_PREFIX + column] = value
+        mapping[column] = SET_PREFIX + column
+    return overridden

@@ -15,12 +15,20 @@ import shapely
 from dayuan_geo import chinacrs
 from dayuan_geo import schema as S
 from dayuan_geo.ingest.read import Raw, Refused, short
-from dayuan_geo.ingest.report import Report
+from dayuan_geo.ingest.report import Report, say
 from dayuan_geo.uscc import uscc_problem
 
 CHINA_CRS = {"gcj02": "GCJ-02", "gcj-02": "GCJ-02", "bd09": "BD-09", "bd-09": "BD-09"}
 PAST_DATES = {"released_on", "inspected_on", "listed_on", "entered_on", "finished_on", "started_on"}
 EARLIEST_DATE = dt.date(1949, 10, 1)
+
+
+class BadValue(ValueError):
+    """One cell's value cannot be taken; said in both languages (keys in dayuan_geo.text)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(say(key, "en", values))
+        self.key, self.values = key, values
 
 
 def blank(value: object) -> bool:
@@ -50,14 +58,21 @@ _DATE_PATTERNS = (
 )
 
 
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (1900 system, leap-year bug included)
+
+
 def parse_date(value: object) -> dt.date:
-    """A date from ISO, 2024/3/5, 2024年3月5日, 20240305 or a spreadsheet date; ValueError otherwise."""
+    """A date from ISO, 2024/3/5, 2024年3月5日, 20240305, a spreadsheet date cell or an Excel serial
+    number such as 45357 (a date cell formatted as a number); ValueError otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, pd.Timestamp):
         return value.date()
+    if isinstance(value, int | float) and not isinstance(value, bool) and 10_000 <= value < 100_000 \
+            and float(value).is_integer():
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
     text = as_text(value)
     for pat in _DATE_PATTERNS:
         m = pat.match(text)
@@ -66,8 +81,8 @@ def parse_date(value: object) -> dt.date:
             try:
                 return dt.date(y, mo, d)
             except ValueError:
-                raise ValueError(f"impossible date {text!r}") from None
-    raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD)")
+                raise BadValue("imp_m_impossible_date", value=text) from None
+    raise BadValue("imp_m_not_date", value=text)
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
@@ -78,9 +93,9 @@ def parse_value(col: S.Column, table: str, value: object) -> object:
     if col.dtype == "date":
         day = parse_date(value)
         if day < EARLIEST_DATE:
-            raise ValueError(f"impossible date {day.isoformat()} (before {EARLIEST_DATE.isoformat()})")
+            raise BadValue("imp_m_date_too_early", value=day.isoformat(), earliest=EARLIEST_DATE.isoformat())
         if col.name in PAST_DATES and day > dt.date.today():
-            raise ValueError(f"date {day.isoformat()} is in the future")
+            raise BadValue("imp_m_date_future", value=day.isoformat())
         return day
     if col.dtype == "bool":
         if isinstance(value, bool | np.bool_):
@@ -90,17 +105,17 @@ def parse_value(col: S.Column, table: str, value: object) -> object:
             return True
         if low in _FALSE:
             return False
-        raise ValueError(f"not yes/no: {as_text(value)!r} (use 是/否)")
+        raise BadValue("imp_m_not_bool", value=as_text(value))
     if col.dtype in ("float", "int"):
         try:
             number = float(str(value).replace(",", "").strip()) if not isinstance(value, int | float) else value
         except ValueError:
-            raise ValueError(f"not a number: {as_text(value)!r}") from None
+            raise BadValue("imp_m_not_number", value=as_text(value)) from None
         if not math.isfinite(number):
-            raise ValueError(f"not a number: {as_text(value)!r}")
+            raise BadValue("imp_m_not_number", value=as_text(value))
         if col.dtype == "int":
             if not float(number).is_integer():
-                raise ValueError(f"not a whole number: {as_text(value)!r}")
+                raise BadValue("imp_m_not_whole", value=as_text(value))
             return int(number)
         return float(number)
     text = as_text(value)
@@ -108,8 +123,9 @@ def parse_value(col: S.Column, table: str, value: object) -> object:
     if enum is not None:
         code = enum.parse(text)
         if code is None:
-            allowed = ", ".join(f"{c} {enum.label(c, 'zh')}" for c in enum.codes)
-            raise ValueError(f"unknown value {text!r}; allowed: {allowed}")
+            allowed = (", ".join(f"{c} {enum.label(c, 'zh')}" for c in enum.choices),
+                       ", ".join(f"{c} {enum.label(c, 'en')}" for c in enum.choices))
+            raise BadValue("imp_m_unknown_value", value=text, allowed=allowed)
         return code
     if col.name == "uscc":
         text = text.upper()
@@ -164,8 +180,11 @@ def _convert_china(geoms: np.ndarray, which: str) -> np.ndarray:
 
 
 def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj.CRS | None,
-             report: Report) -> np.ndarray:
-    """Geometries in WGS 84 lon/lat from the file's CRS or the one --crs names; Refused when unknown."""
+             report: Report, *, map_app: str = "") -> np.ndarray:
+    """Geometries in WGS 84 lon/lat from the file's CRS or the one --crs names; Refused when unknown.
+
+    A file that names no CRS but looks like a Chinese map app's (map_app says why) is taken as WGS 84
+    with a warning naming --crs gcj02: those apps publish GCJ-02, some 500-700 m off in Guangzhou."""
     china = asked if isinstance(asked, str) else None
     asked_crs = asked if isinstance(asked, pyproj.CRS) else None
     if china:
@@ -190,11 +209,16 @@ def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj
                 "CM 114E, Guangzhou planning) or --crs EPSG:4526 (the same with zone number)"
             )
         report.crs = "WGS 84 (assumed: no coordinate system in the file)"
-        report.add(None, None, "warning", "no coordinate system in the file; longitude/latitude taken as WGS 84 "
-                   "(use --crs gcj02 or bd09 for points from AMap or Baidu)")
+        if map_app:
+            report.note("warning", "imp_m_map_app", why=map_app)
+        else:
+            report.note("warning", "imp_m_no_crs")
         return geoms
     if _is_lonlat(crs):
         report.crs = crs.name
+        if map_app and asked_crs is None:
+            report.crs = f"{crs.name} (assumed)"
+            report.note("warning", "imp_m_map_app", why=map_app)
         return geoms
     report.crs = f"{crs.name} -> WGS 84"
     try:
@@ -214,7 +238,7 @@ def geometry_from_columns(raw: Raw, mapping: dict[str, str], report: Report) -> 
             try:
                 out[i] = shapely.from_wkt(str(v))
             except shapely.errors.GEOSException:
-                report.error(f"not WKT geometry: {str(v)[:60]!r}", row=i + raw.first_row, column=mapping["wkt"])
+                report.error(f"not WKT geometry: {str(v)[:60]!r}", row=raw.row_number(i), column=mapping["wkt"])
         return out
     if "lon" in mapping and "lat" in mapping:
         for i, (x, y) in enumerate(zip(raw.frame[mapping["lon"]].tolist(), raw.frame[mapping["lat"]].tolist(),
@@ -224,7 +248,7 @@ def geometry_from_columns(raw: Raw, mapping: dict[str, str], report: Report) -> 
             try:
                 fx, fy = float(str(x).strip()), float(str(y).strip())
             except ValueError:
-                report.error(f"coordinates are not numbers: {x!r}, {y!r}", row=i + raw.first_row,
+                report.error(f"coordinates are not numbers: {x!r}, {y!r}", row=raw.row_number(i),
                              column=mapping["lon"])
                 continue
             if math.isfinite(fx) and math.isfinite(fy):

@@ -8,15 +8,29 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from dayuan_geo import schema as S
+from dayuan_geo.text import t
+
 ProgressFn = Callable[[str, float], None]
+
+
+def say(key: str, lang: str, values: dict) -> str:
+    """The text of key in lang; a (zh, en) pair among the values is shown in the same language."""
+    return t(key, lang, **{k: (v[1] if lang == "en" else v[0]) if isinstance(v, tuple) else v
+                           for k, v in values.items()})
 
 
 @dataclass
 class Issue:
-    row: int | None  # the row as the user counts it (first data row = 1); None for the whole file
-    column: str | None
+    row: int | None  # the row as the user sees it (Excel's row number for a sheet); None for the whole file
+    column: str | None  # a column of the table (or of the file, for a column the file has)
     level: str  # error, repaired, warning
-    message: str
+    message: str  # in English, for the command line and the import log
+    key: str = ""  # the text key in dayuan_geo.text, when the message has a Chinese version
+    values: dict = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return say(self.key, lang, self.values) if self.key else self.message
 
 
 @dataclass
@@ -35,12 +49,21 @@ class Report:
     skipped: int = 0
     status: str = "refused"  # imported, checked, refused
     version: int | None = None
+    encoding: str = ""  # of a shapefile's or CSV's text, as detected or as its .cpg says
+    sheet: str = ""  # of a workbook
+    cascaded: dict[str, int] = field(default_factory=dict)  # rows of child tables removed with --cascade
 
-    def add(self, row: int | None, column: str | None, level: str, message: str) -> None:
-        self.issues.append(Issue(row, column, level, message))
+    def add(self, row: int | None, column: str | None, level: str, message: str, *, key: str = "",
+            values: dict | None = None) -> None:
+        self.issues.append(Issue(row, column, level, message, key, dict(values or {})))
 
     def error(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
         self.add(row, column, "error", message)
+
+    def note(self, level: str, key: str, *, row: int | None = None, column: str | None = None,
+             **values: object) -> None:
+        """A problem said once in both languages (the English text is the one the CLI prints)."""
+        self.add(row, column, level, say(key, "en", values), key=key, values=values)
 
     @property
     def errors(self) -> list[Issue]:
@@ -71,7 +94,8 @@ class Report:
     def to_text(self) -> str:
         lines = [self.summary()]
         if self.fmt:
-            lines.append(f"  format: {self.fmt}; coordinates: {self.crs or '-'}; rows read: {self.rows_read}")
+            extra = "".join(f"; {k}: {v}" for k, v in (("encoding", self.encoding), ("sheet", self.sheet)) if v)
+            lines.append(f"  format: {self.fmt}; coordinates: {self.crs or '-'}; rows read: {self.rows_read}{extra}")
         if self.mapping:
             lines.append("  columns: " + ", ".join(f"{t}<-{s}" for t, s in self.mapping.items()))
         for i in sorted(self.issues, key=lambda x: (x.row or 0, x.level != "error")):
@@ -80,9 +104,11 @@ class Report:
             lines.append(f"  {i.level:8} {where}{col}: {i.message}")
         return "\n".join(lines)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+        """One line per problem in lang: row, column (its label), level, message."""
         return pd.DataFrame(
-            [{"row": i.row, "column": i.column or "", "level": i.level, "message": i.message} for i in self.issues],
+            [{"row": i.row, "column": S.column_label(self.table, i.column, lang) if i.column else "",
+              "level": i.level, "message": i.text(lang)} for i in self.issues],
             columns=["row", "column", "level", "message"],
         )
 
@@ -91,9 +117,14 @@ class Report:
 class ImportResult:
     report: Report
     preview: gpd.GeoDataFrame | None = None  # rows added / changed / removed, column `change`
+    diff: pd.DataFrame | None = None  # each changed value: key, column, before, after
+    audit_failed: bool = False  # the audit entry could not be written (a published version stands)
 
     @property
     def exit_code(self) -> int:
+        """0 done (or nothing to do), 2 refused, 3 published but the audit entry failed."""
+        if self.audit_failed and self.report.status == "imported":
+            return 3
         return 0 if self.report.status in ("imported", "checked", "unchanged") else 2
 
 
