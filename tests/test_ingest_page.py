@@ -78,6 +78,6 @@ def test_refused_file_shows_report_in_english(page_env, tmp_path):
     assert not at.exception
     assert "nothing was imported" in " ".join(e.value for e in at.error)
     report = at.dataframe[0].value
-    assert report.loc[0, "Row"] == 1 and report.loc[0, "Level"] == "Error"
+    assert report.loc[0, "Row"] == "1" and report.loc[0, "Level"] == "Error"
     assert "unknown value" in report.loc[0, "Problem"]
     assert not [b for b in at.button if b.key == "import_confirm"]
