@@ -135,7 +135,7 @@ def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: P
         found = _locate(geoms, current_table(directory, zone_table), key)
         for r, code in zip(rows, found, strict=True):
             r[col] = code
-            if code is None and r.get(S.GEOMETRY_COLUMN) is not None and tbl.column(col).required:
+            if code is None and r.get(S.GEOMETRY_COLUMN) is not None and tbl.column(col).required and r["_ok"]:
                 report.note("error", "imp_m_not_in_zone", row=r["_row"], column=col,
                             zones=(S.table(zone_table).zh, S.table(zone_table).en.lower()))
                 r["_ok"] = False
@@ -162,21 +162,22 @@ def check_plausible(rows: list[dict], tbl: S.Table, directory: Path, limits: Lim
     dy = limits.extent_margin_m / 111_320.0
     dx = dy / max(np.cos(np.radians((y0 + y1) / 2)), 0.1)
     box = shapely.box(x0 - dx, y0 - dy, x1 + dx, y1 + dy)
-    for r in rows:
+    sized = tbl.name in ("parcels", "parks")
+    areas = _derive_area([r.get(S.GEOMETRY_COLUMN) if r["_ok"] else None for r in rows]) if sized else []
+    for i, r in enumerate(rows):
         g = r.get(S.GEOMETRY_COLUMN)
         if g is None or not r["_ok"]:
             continue
-        if not box.contains(g):
-            x, y = shapely.get_coordinates(g.representative_point())[0]
-            report.note("error", "imp_m_outside_street", row=r["_row"], column=S.GEOMETRY_COLUMN,
-                        x=f"{x:.5f}", y=f"{y:.5f}", km=f"{limits.extent_margin_m / 1000:g}")
-            r["_ok"] = False
-            continue
-        area = r.get("area_m2")
-        if tbl.name in ("parcels", "parks") and area and area > limits.max_area_share * street_m2:
+        area = areas[i] if sized else None
+        if area and area > limits.max_area_share * street_m2:  # said first: a district holds the street
             report.note("error", "imp_m_too_large", row=r["_row"], column=S.GEOMETRY_COLUMN,
                         km2=f"{area / 1e6:,.2f}", share=f"{limits.max_area_share:.0%}",
                         street=f"{street_m2 / 1e6:,.2f}")
+            r["_ok"] = False
+        elif not box.contains(g):
+            x, y = shapely.get_coordinates(g.representative_point())[0]
+            report.note("error", "imp_m_outside_street", row=r["_row"], column=S.GEOMETRY_COLUMN,
+                        x=f"{x:.5f}", y=f"{y:.5f}", km=f"{limits.extent_margin_m / 1000:g}")
             r["_ok"] = False
 
 

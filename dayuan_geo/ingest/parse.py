@@ -14,6 +14,7 @@ import shapely
 
 from dayuan_geo import chinacrs
 from dayuan_geo import schema as S
+from dayuan_geo.export import unneutralise
 from dayuan_geo.ingest.read import Raw, Refused, short
 from dayuan_geo.ingest.report import Report, say
 from dayuan_geo.uscc import uscc_problem
@@ -118,7 +119,7 @@ def parse_value(col: S.Column, table: str, value: object) -> object:
                 raise BadValue("imp_m_not_whole", value=as_text(value))
             return int(number)
         return float(number)
-    text = as_text(value)
+    text = unneutralise(as_text(value))
     enum = S.enum_for(table, col.name)
     if enum is not None:
         code = enum.parse(text)

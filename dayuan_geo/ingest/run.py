@@ -195,8 +195,8 @@ def _run(path: Path, *, table: str, directory: Path, user: str, crs: str | None,
     with versions.writer_lock(directory):
         current = current_table(directory, table)
         rows = parse_rows(raw, tbl, matched, geoms, limits, report, progress)
-        derived = derive(rows, tbl, matched, directory, report) if geoms is not None else set()
         check_plausible(rows, tbl, directory, limits, report)
+        derived = derive(rows, tbl, matched, directory, report) if geoms is not None else set()
         check_references(rows, tbl, directory, report)
         new_frame, preview, diff = merge(rows, current, tbl, matched, mode, report, derived=derived)
         result = ImportResult(report, preview, diff)
