@@ -123,7 +123,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     ),
     # ---- the report's messages ----
     "imp_m_already_in": (
-        "编号 {id} 已在{table}中（要更新请选“更新或追加”，命令行 --mode upsert）",
+        "编号 {id} 已在{table}中（要更新请选“更新或追加”）",
         "id {id!r} is already in {table} (use --mode upsert to update it)",
     ),
     "imp_m_area_differs": (
@@ -165,7 +165,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     "imp_m_json_unreadable": ("不是可读取的 GeoJSON（{reason}）", "not a readable GeoJSON ({reason})"),
     "imp_m_map_app": (
         "文件未写明坐标系，但看起来来自国内地图应用（{why}），这类数据多为 GCJ-02；已按 WGS 84 读取，"
-        "如位置偏移约 500–700 米，请选择“高德/腾讯 GCJ-02”（命令行 --crs gcj02）",
+        "如位置偏移约 500–700 米，请将坐标系选为“高德/腾讯 GCJ-02”",
         "the file names no coordinate system but looks like a Chinese map app's ({why}), which publish GCJ-02; "
         "read as WGS 84. If positions are some 500-700 m off, import with --crs gcj02",
     ),
@@ -175,7 +175,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     ),
     "imp_m_missing_id": ("缺少编号（{ids}）", "missing id ({ids})"),
     "imp_m_no_crs": (
-        "文件未写明坐标系，经纬度按 WGS 84 读取（高德/腾讯坐标请选 GCJ-02，命令行 --crs gcj02；百度 --crs bd09）",
+        "文件未写明坐标系，经纬度按 WGS 84 读取（高德/腾讯坐标请将坐标系选为 GCJ-02，百度坐标选 BD-09）",
         "no coordinate system in the file; longitude/latitude taken as WGS 84 (use --crs gcj02 or bd09 for "
         "points from AMap or Baidu)",
     ),
@@ -194,7 +194,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     "imp_m_not_whole": ("不是整数：{value}", "not a whole number: {value!r}"),
     "imp_m_orphans": (
         "替换{table}后，以下数据将引用已删除的记录：{counts}。"
-        "请在同一次导入中一并替换这些表，或勾选一并删除（命令行 --cascade）",
+        "请在同一次导入中一并替换这些表，或勾选“一并删除下级数据”",
         "replacing {table} would leave rows pointing at removed ones: {counts}. Replace those tables too, or "
         "remove them with --cascade",
     ),
@@ -205,7 +205,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     "imp_m_release_date": ("已释放的地块需要释放日期", "released parcels need a release date (释放日期)"),
     "imp_m_required": ("{label}为必填项", "{label} ({column}) is required"),
     "imp_m_required_absent": (
-        "{label}为必填项，文件中没有对应的列：请在“列对应”中写 {name}=文件列（命令行 --map {name}=列名）",
+        "{label}为必填项，文件中没有对应的列：请在“列对应”中写 {name}=文件列",
         "{label} ({name}) is required and the file has no column for it: map one (import page: column mapping "
         "{name}=COLUMN; command line: --map {name}=COLUMN)",
     ),
@@ -240,7 +240,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
         "more than {limit:,} rows; at most {limit:,} are accepted",
     ),
     "imp_m_unknown_absent": (
-        "文件没有“{label}”列：{n} 行记为“未知”（可用统一取值 {name}=取值，命令行 --set {name}=取值）",
+        "文件没有“{label}”列：{n} 行记为“未知”（可在“统一取值”中写 {name}=取值）",
         "the file has no {label} column: {n} rows recorded as Unknown (give one value with --set {name}=VALUE)",
     ),
     "imp_m_unknown_filled": ("“{label}”为空的 {n} 行记为“未知”", "{n} rows with no {label} recorded as Unknown"),
