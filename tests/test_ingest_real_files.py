@@ -217,6 +217,7 @@ def test_ledger_rows_are_cited_as_excel_numbers_them(data_copy, tmp_path, inside
     result = run(_ledger(tmp_path / "l.xlsx", rows), data_copy, "firms", dry_run=True)
     assert result.report.status == "refused"
     assert result.report.error_rows == {5}  # title 1, blank 2, header 3, data from row 4
+    assert len(result.report.errors) == 1  # the bad risk level, and not again as "required"
     forced = run(_ledger(tmp_path / "l2.xlsx", rows), data_copy, "firms", dry_run=True, header_row=1)
     assert forced.report.status == "refused"  # the title as header: nothing matches
     by_sheet = run(_ledger(tmp_path / "l3.xlsx", rows), data_copy, "firms", dry_run=True, sheet="说明")
@@ -339,3 +340,21 @@ def test_integrity_counts_orphans_per_table_and_column():
               "grids": pd.DataFrame({"grid_id": ["g1", "g2", "g3"], "village_code": ["A", "B", "B"]})}
     assert integrity.orphans(tables) == {"grids": {"village_code": 2}}
     assert integrity.describe(integrity.orphans(tables))[0].startswith("Grids (grids): 2 Village")
+
+
+def test_audit_failure_after_publishing_says_the_version_exists(data_copy, tmp_path, inside, monkeypatch):
+    from dayuan_geo import audit
+
+    def broken(**_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit, "record", broken)
+    lon, lat = inside
+    frame = pd.DataFrame({"企业编号": ["AU-1"], "企业名称": ["审计公司"], "统一社会信用代码": [uscc("91440111MA5A00001")],
+                          "风险等级": ["一般"], "行业": ["快递"], "经度": [lon], "纬度": [lat]})
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    result = run(tmp_path / "f.csv", data_copy, "firms")
+    assert result.report.status == "imported" and result.exit_code == 3
+    [issue] = [i for i in result.report.errors if i.key == "imp_m_audit_failed_published"]
+    assert f"version {result.report.version} WAS published" in issue.message and "disk full" in issue.message
+    assert "AU-1" in set(current(data_copy, "firms").firm_id)
