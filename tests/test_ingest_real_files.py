@@ -350,8 +350,9 @@ def test_audit_failure_after_publishing_says_the_version_exists(data_copy, tmp_p
 
     monkeypatch.setattr(audit, "record", broken)
     lon, lat = inside
-    frame = pd.DataFrame({"企业编号": ["AU-1"], "企业名称": ["审计公司"], "统一社会信用代码": [uscc("91440111MA5A00001")],
-                          "风险等级": ["一般"], "行业": ["快递"], "经度": [lon], "纬度": [lat]})
+    frame = pd.DataFrame({"企业编号": ["AU-1"], "企业名称": ["审计公司"],
+                          "统一社会信用代码": [uscc("91440111MA5A00001")], "风险等级": ["一般"], "行业": ["快递"],
+                          "经度": [lon], "纬度": [lat]})
     frame.to_csv(tmp_path / "f.csv", index=False)
     result = run(tmp_path / "f.csv", data_copy, "firms")
     assert result.report.status == "imported" and result.exit_code == 3
