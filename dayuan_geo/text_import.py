@@ -122,6 +122,73 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
         "Confirming publishes a new dataset version ({added} added, {changed} changed, {removed} removed).",
     ),
     # ---- the report's messages ----
+    "imp_m_geom_none": ("没有几何", "no geometry"),
+    "imp_m_geom_needs_point": ("{gtype} 几何，{table} 需要点", "{gtype} where {table} needs a point"),
+    "imp_m_geom_needs_polygon": ("{gtype} 几何，{table} 需要面", "{gtype} where {table} needs a polygon"),
+    "imp_m_geom_vertices": ("{n} 个顶点，每个要素最多 {limit} 个", "{n} vertices; at most {limit} per feature"),
+    "imp_m_geom_not_finite": ("坐标不是有效数字", "coordinates are not finite numbers"),
+    "imp_m_geom_unrepairable": (
+        "几何无效（{reason}），无法修复",
+        "invalid geometry ({reason}) that cannot be repaired",
+    ),
+    "imp_m_geom_repaired": ("几何无效（{reason}），已自动修复", "invalid geometry ({reason}) repaired with make_valid"),
+    "imp_m_geom_swapped": (
+        "位置 ({x}, {y}) 在广州以外：经纬度似乎写反了（请在“列对应”中对调 lon/lat）",
+        "outside Guangzhou at ({x}, {y}); latitude and longitude look swapped (map them with --map lon=… --map lat=…)",
+    ),
+    "imp_m_geom_outside_guangzhou": (
+        "位置 ({x}, {y}) 在广州以外：请检查坐标系",
+        "outside Guangzhou at ({x}, {y}); check the coordinate system (--crs)",
+    ),
+    "imp_m_crs_nonsense": (
+        "“{text}”不是坐标系",
+        "--crs {text!r} is not a coordinate system; use an EPSG code (EPSG:4547, EPSG:4326), gcj02 or bd09",
+    ),
+    "imp_m_projected_no_crs": (
+        "坐标如 ({x}, {y}) 是投影坐标，但文件未写明坐标系：请选择坐标系，如 CGCS2000 高斯 114E（EPSG:4547）",
+        "coordinates such as ({x}, {y}) are projected, but the file names no coordinate system; name it with "
+        "--crs, e.g. --crs EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E, Guangzhou planning) or --crs "
+        "EPSG:4526 (the same with zone number)",
+    ),
+    "imp_m_not_wkt": ("不是 WKT 几何：{value}", "not WKT geometry: {value!r}"),
+    "imp_m_lonlat_not_numbers": ("经纬度不是数字：{x}, {y}", "coordinates are not numbers: {x!r}, {y!r}"),
+    "imp_m_no_geometry_columns": (
+        "没有几何：文件需要“经度/纬度”两列或一列 WKT（可在“列对应”中写 lon=列名、lat=列名 或 wkt=列名）",
+        "no geometry: the file needs lon/lat columns (经度/纬度) or a WKT column (map them with --map lon=COLUMN "
+        "--map lat=COLUMN or --map wkt=COLUMN)",
+    ),
+    "imp_m_not_readable": ("不是可读取的 {fmt} 文件（{reason}）", "not a readable {fmt} ({reason})"),
+    "imp_m_several_layers": (
+        "{fmt} 含多个图层（{layers}）",
+        "{fmt} holds several layers ({layers}); name one with --layer",
+    ),
+    "imp_m_too_many_bytes": (
+        "文件有 {size} 字节，最多接受 {limit} 字节",
+        "file is {size} bytes; at most {limit} are accepted",
+    ),
+    "imp_m_bare_shp": (
+        "请把 Shapefile 的 .shp、.shx、.dbf、.prj、.cpg 打包成一个 .zip 上传",
+        "upload a shapefile as one .zip holding its .shp, .shx, .dbf, .prj and .cpg files",
+    ),
+    "imp_m_unsupported": (
+        "不支持的文件类型 {suffix}；支持：{formats}",
+        "unsupported file type {suffix}; supported: {formats}",
+    ),
+    "imp_m_empty": ("文件是空的", "file is empty"),
+    "imp_m_mislabelled": (
+        "文件扩展名为 {suffix}，内容却是{kind}，已拒绝",
+        "file is named {suffix} but holds {kind}; refused",
+    ),
+    "imp_m_shp_lacks": ("Shapefile {name} 缺少 {missing} 文件", "shapefile {name} lacks its {missing} file"),
+    "imp_m_zip_no_shapefile": (
+        "压缩包中没有 Shapefile（.shp）或 File Geodatabase（.gdb）",
+        "archive holds no shapefile (.shp) or File Geodatabase (.gdb)",
+    ),
+    "imp_m_zip_several_shapefiles": (
+        "压缩包中有多个 Shapefile：请每次导入一个",
+        "archive holds several shapefiles; send one per import",
+    ),
+    "imp_m_role": ("当前角色不能导入数据（仅规划人员）", "role {role!r} may not import data (planners only)"),
     "imp_m_already_in": (
         "编号 {id} 已在{table}中（要更新请选“更新或追加”）",
         "id {id!r} is already in {table} (use --mode upsert to update it)",
@@ -193,8 +260,7 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
     "imp_m_not_number": ("不是数字：{value}", "not a number: {value!r}"),
     "imp_m_not_whole": ("不是整数：{value}", "not a whole number: {value!r}"),
     "imp_m_orphans": (
-        "替换{table}后，以下数据将引用已删除的记录：{counts}。"
-        "请在同一次导入中一并替换这些表，或勾选“一并删除下级数据”",
+        "替换{table}后，以下数据将引用已删除的记录：{counts}。请在同一次导入中一并替换这些表，或勾选“一并删除下级数据”",
         "replacing {table} would leave rows pointing at removed ones: {counts}. Replace those tables too, or "
         "remove them with --cascade",
     ),

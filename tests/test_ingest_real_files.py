@@ -359,3 +359,13 @@ def test_audit_failure_after_publishing_says_the_version_exists(data_copy, tmp_p
     [issue] = [i for i in result.report.errors if i.key == "imp_m_audit_failed_published"]
     assert f"version {result.report.version} WAS published" in issue.message and "disk full" in issue.message
     assert "AU-1" in set(current(data_copy, "firms").firm_id)
+
+
+def test_file_level_refusals_are_said_in_both_languages(data_copy, tmp_path):
+    path = tmp_path / "setup.exe"
+    path.write_bytes(b"MZ\x90\x00")
+    [issue] = run(path, data_copy, "parcels").report.errors
+    assert issue.message.startswith("unsupported file type .exe")
+    assert issue.text("zh").startswith("不支持的文件类型 .exe")
+    frame = run(path, data_copy, "parcels").report.to_frame("zh")
+    assert frame.loc[0, "message"] == issue.text("zh")

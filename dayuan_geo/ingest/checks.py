@@ -36,43 +36,41 @@ def _in_bounds(g: shapely.Geometry) -> bool:
     return bx0 >= x0 and bx1 <= x1 and by0 >= y0 and by1 <= y1
 
 
-def check_geometry(g: shapely.Geometry | None, table: S.Table, limits: Limits) -> tuple[object, str, str]:
-    """(geometry to store or None, level, message) for one feature; level '' when it is fine."""
+def check_geometry(g: shapely.Geometry | None, table: S.Table, limits: Limits) -> tuple[object, str, str, dict]:
+    """(geometry to store or None, level, message key, values) for one feature; level '' when it is fine."""
     if g is None or g.is_empty:
-        return None, "error", "no geometry"
+        return None, "error", "imp_m_geom_none", {}
     gtype = g.geom_type
     if table.geometry_type == "Point":
         if gtype == "MultiPoint" and len(g.geoms) == 1:
             g, gtype = g.geoms[0], "Point"
         if gtype != "Point":
-            return None, "error", f"{gtype} where {table.name} needs a point"
+            return None, "error", "imp_m_geom_needs_point", {"gtype": gtype, "table": table.name}
     elif gtype not in _POLY:
-        return None, "error", f"{gtype} where {table.name} needs a polygon"
+        return None, "error", "imp_m_geom_needs_polygon", {"gtype": gtype, "table": table.name}
     n = shapely.get_num_coordinates(g)
     if n > limits.max_feature_vertices:
-        return None, "error", f"{n:,} vertices; at most {limits.max_feature_vertices:,} per feature"
+        return None, "error", "imp_m_geom_vertices", {"n": f"{n:,}", "limit": f"{limits.max_feature_vertices:,}"}
     coords = shapely.get_coordinates(g)
     if not np.isfinite(coords).all():
-        return None, "error", "coordinates are not finite numbers"
-    level, message = "", ""
+        return None, "error", "imp_m_geom_not_finite", {}
+    level, key, values = "", "", {}
     if not g.is_valid:
         reason = shapely.is_valid_reason(g)
         fixed = shapely.make_valid(g)
         parts = [p for p in shapely.get_parts(fixed) if p.geom_type in _POLY and p.area > 0]
-        if not parts:
-            return None, "error", f"invalid geometry ({reason}) that cannot be repaired"
-        fixed = shapely.union_all(parts)
-        if fixed.geom_type not in _POLY or fixed.is_empty:
-            return None, "error", f"invalid geometry ({reason}) that cannot be repaired"
-        g, level, message = fixed, "repaired", f"invalid geometry ({reason}) repaired with make_valid"
+        fixed = shapely.union_all(parts) if parts else None
+        if fixed is None or fixed.geom_type not in _POLY or fixed.is_empty:
+            return None, "error", "imp_m_geom_unrepairable", {"reason": reason}
+        g, level, key, values = fixed, "repaired", "imp_m_geom_repaired", {"reason": reason}
     if not _in_bounds(g):
         swapped = shapely.transform(g, lambda c: c[:, ::-1])
         x, y = shapely.get_coordinates(g.representative_point())[0]
+        where = {"x": f"{x:.5f}", "y": f"{y:.5f}"}
         if _in_bounds(swapped):
-            return None, "error", (f"outside Guangzhou at ({x:.5f}, {y:.5f}); latitude and longitude look swapped "
-                                   "(map them with --map lon=… --map lat=…)")
-        return None, "error", f"outside Guangzhou at ({x:.5f}, {y:.5f}); check the coordinate system (--crs)"
-    return g, level, message
+            return None, "error", "imp_m_geom_swapped", where
+        return None, "error", "imp_m_geom_outside_guangzhou", where
+    return g, level, key, values
 
 
 def _derive_area(geoms: list) -> list[float | None]:

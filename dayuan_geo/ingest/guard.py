@@ -109,8 +109,10 @@ _EXPECTED = {
     ".geojson": "json", ".json": "json", ".gpkg": "sqlite", ".zip": "zip", ".xlsx": "zip",
     ".csv": "text", ".txt": "text", ".parquet": "parquet", ".geoparquet": "parquet",
 }
-_KIND_NAMES = {"zip": "a ZIP archive", "sqlite": "an SQLite database (GeoPackage)", "parquet": "a Parquet file",
-               "json": "JSON text", "text": "plain text", "binary": "binary data", "empty": "empty"}
+_KIND_NAMES = {"zip": ("ZIP 压缩包", "a ZIP archive"), "sqlite": ("SQLite 数据库（GeoPackage）",
+                                                                  "an SQLite database (GeoPackage)"),
+               "parquet": ("Parquet 文件", "a Parquet file"), "json": ("JSON 文本", "JSON text"),
+               "text": ("纯文本", "plain text"), "binary": ("二进制数据", "binary data"), "empty": ("空内容", "empty")}
 
 
 def _member_problem(info: zipfile.ZipInfo) -> str | None:

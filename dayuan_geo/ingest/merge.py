@@ -54,12 +54,10 @@ def parse_rows(raw: Raw, tbl: S.Table, matched: dict[str, str], geoms: np.ndarra
         if "area_m2" in matched:
             row["_area_given"] = rec.get(matched["area_m2"])
         if geoms is not None:
-            g, level, message = check_geometry(geoms[i], tbl, limits)
-            if level == "error":
-                report.error(message, row=number, column=S.GEOMETRY_COLUMN)
-                row["_ok"] = False
-            elif level:
-                report.add(number, S.GEOMETRY_COLUMN, level, message)
+            g, level, key, values = check_geometry(geoms[i], tbl, limits)
+            if level:
+                report.note(level, key, row=number, column=S.GEOMETRY_COLUMN, **values)
+            row["_ok"] = row["_ok"] and level != "error"
             row[S.GEOMETRY_COLUMN] = g
         rows.append(row)
     return rows

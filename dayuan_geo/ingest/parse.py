@@ -151,8 +151,7 @@ def parse_crs(text: str | None) -> str | pyproj.CRS | None:
             return pyproj.CRS.from_epsg(int(m.group(1)))
     except pyproj.exceptions.CRSError:
         pass
-    raise Refused(f"--crs {text!r} is not a coordinate system; use an EPSG code (EPSG:4547, EPSG:4326), "
-                  "gcj02 or bd09")
+    raise Refused.say("imp_m_crs_nonsense", text=str(text)[:60])
 
 
 def _is_lonlat(crs: pyproj.CRS) -> bool:
@@ -204,11 +203,7 @@ def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj
     if crs is None:
         bounds = _bounds_lonlat(geoms)
         if bounds and max(abs(v) for v in bounds) > 1000:  # metres, not degrees
-            raise Refused(
-                f"coordinates such as ({bounds[0]:.1f}, {bounds[1]:.1f}) are projected, but the file names no "
-                "coordinate system; name it with --crs, e.g. --crs EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger "
-                "CM 114E, Guangzhou planning) or --crs EPSG:4526 (the same with zone number)"
-            )
+            raise Refused.say("imp_m_projected_no_crs", x=f"{bounds[0]:.1f}", y=f"{bounds[1]:.1f}")
         report.crs = "WGS 84 (assumed: no coordinate system in the file)"
         if map_app:
             report.note("warning", "imp_m_map_app", why=map_app)
@@ -239,7 +234,7 @@ def geometry_from_columns(raw: Raw, mapping: dict[str, str], report: Report) -> 
             try:
                 out[i] = shapely.from_wkt(str(v))
             except shapely.errors.GEOSException:
-                report.error(f"not WKT geometry: {str(v)[:60]!r}", row=raw.row_number(i), column=mapping["wkt"])
+                report.note("error", "imp_m_not_wkt", row=raw.row_number(i), column=mapping["wkt"], value=str(v)[:60])
         return out
     if "lon" in mapping and "lat" in mapping:
         for i, (x, y) in enumerate(zip(raw.frame[mapping["lon"]].tolist(), raw.frame[mapping["lat"]].tolist(),
@@ -249,11 +244,10 @@ def geometry_from_columns(raw: Raw, mapping: dict[str, str], report: Report) -> 
             try:
                 fx, fy = float(str(x).strip()), float(str(y).strip())
             except ValueError:
-                report.error(f"coordinates are not numbers: {x!r}, {y!r}", row=raw.row_number(i),
-                             column=mapping["lon"])
+                report.note("error", "imp_m_lonlat_not_numbers", row=raw.row_number(i), column=mapping["lon"],
+                            x=str(x)[:40], y=str(y)[:40])
                 continue
             if math.isfinite(fx) and math.isfinite(fy):
                 out[i] = shapely.Point(fx, fy)
         return out
-    raise Refused("no geometry: the file needs lon/lat columns (经度/纬度) or a WKT column "
-                  "(map them with --map lon=COLUMN --map lat=COLUMN or --map wkt=COLUMN)")
+    raise Refused.say("imp_m_no_geometry_columns")

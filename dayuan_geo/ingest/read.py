@@ -88,7 +88,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
             warnings.simplefilter("ignore", RuntimeWarning)
             layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=fmt, reason=short(exc)) from None
     if not layers:
         raise Refused(f"{fmt} holds no layer")
     if layer is None:
@@ -97,7 +97,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
         elif table in layers:
             layer = table
         else:
-            raise Refused(f"{fmt} holds several layers ({', '.join(layers[:10])}); name one with --layer")
+            raise Refused.say("imp_m_several_layers", fmt=fmt, layers=", ".join(layers[:10]))
     elif layer not in layers:
         raise Refused(f"{fmt} has no layer {layer!r}; layers: {', '.join(layers[:10])}")
     try:
@@ -115,7 +115,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
     except Refused:
         raise
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=fmt, reason=short(exc)) from None
     geom = np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame) else None
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name) if geom is not None else gdf)
     return Raw(frame, geom, gdf.crs if geom is not None else None, fmt)
@@ -197,16 +197,16 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
     suffix = Path(name).suffix.lower()
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise Refused(f"file is {size:,} bytes; at most {limits.max_bytes:,} are accepted")
+        raise Refused.say("imp_m_too_many_bytes", size=f"{size:,}", limit=f"{limits.max_bytes:,}")
     if suffix == ".shp":
-        raise Refused("upload a shapefile as one .zip holding its .shp, .shx, .dbf, .prj and .cpg files")
+        raise Refused.say("imp_m_bare_shp")
     if suffix not in _EXPECTED:
-        raise Refused(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(FORMATS)}")
+        raise Refused.say("imp_m_unsupported", suffix=suffix or "(none)", formats=", ".join(FORMATS))
     kind = sniff(path)
     if kind == "empty":
-        raise Refused("file is empty")
+        raise Refused.say("imp_m_empty")
     if kind != _EXPECTED[suffix]:
-        raise Refused(f"file is named {suffix} but holds {_KIND_NAMES.get(kind, kind)}; refused")
+        raise Refused.say("imp_m_mislabelled", suffix=suffix, kind=_KIND_NAMES.get(kind, kind))
     if suffix in (".geojson", ".json"):
         return _json(path, work, table=table, limits=limits)
     if suffix == ".gpkg":
@@ -229,15 +229,15 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
         stems = {f.suffix.lower() for f in files if f.stem == shp.stem and f.parent == shp.parent}
         missing = [s for s in (".shx", ".dbf") if s not in stems]
         if missing:
-            raise Refused(f"shapefile {shp.name} lacks its {' and '.join(missing)} file")
+            raise Refused.say("imp_m_shp_lacks", name=shp.name, missing=" + ".join(missing))
         encoding = _shapefile_encoding(shp)
         raw = _vector(shp, "Shapefile", layer=None, table=table, limits=limits, encoding=encoding)
         raw.encoding = ENCODING_NAMES.get(encoding, encoding)
         return raw
     if len(shps) > 1:
-        raise Refused("archive holds several shapefiles; send one per import")
+        raise Refused.say("imp_m_zip_several_shapefiles")
     if any(f.name == "workbook.xml" for f in files):
         raise Refused("an Excel workbook renamed to .zip; send it as .xlsx")
-    raise Refused("archive holds no shapefile (.shp) or File Geodatabase (.gdb)")
+    raise Refused.say("imp_m_zip_no_shapefile")
 
 

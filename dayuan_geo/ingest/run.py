@@ -95,7 +95,7 @@ def run_import(
     result = ImportResult(report)
     try:
         if not access.role(role).may_import:
-            raise Refused(f"role {role!r} may not import data (planners only)")
+            raise Refused.say("imp_m_role", role=role)
         S.table(table)
         if mode not in MODES:
             raise Refused(f"unknown mode {mode!r}; use {', '.join(MODES)}")
