@@ -369,3 +369,24 @@ def test_file_level_refusals_are_said_in_both_languages(data_copy, tmp_path):
     assert issue.text("zh").startswith("不支持的文件类型 .exe")
     frame = run(path, data_copy, "parcels").report.to_frame("zh")
     assert frame.loc[0, "message"] == issue.text("zh")
+
+
+def test_a_version_with_orphans_is_described_per_table(data_copy):
+    """What publish refuses and validate reports: rows pointing at parents the version lacks."""
+    import pyarrow.parquet as pq
+
+    from dayuan_geo.dataset import integrity
+
+    manifest = dataset.read_manifest(data_copy)
+    assert integrity.problems(data_copy, manifest) == []
+    villages = current(data_copy, "villages")
+    code = villages.code.iloc[0]
+    pq.write_table(pq.read_table(data_copy / manifest["files"]["villages"]["file"]).slice(0, 1),
+                   data_copy / "one-village.parquet")
+    manifest["files"]["villages"]["file"] = "one-village.parquet"
+    lines = integrity.problems(data_copy, manifest)
+    grids = current(data_copy, "grids")
+    expected = int((grids.village_code != code).sum())
+    assert f"Grids (grids): {expected:,} Village" in " ".join(lines)
+    assert {line.split(":")[1].split("(")[1].split(")")[0] for line in lines} == {"parcels", "parks", "grids",
+                                                                                  "firms"}
