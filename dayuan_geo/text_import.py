@@ -122,6 +122,10 @@ IMPORT_TEXT: dict[str, tuple[str, str]] = {
         "Confirming publishes a new dataset version ({added} added, {changed} changed, {removed} removed).",
     ),
     # ---- the report's messages ----
+    "imp_m_set_refused": (
+        "同批导入的其他文件未通过检查：整批未导入",
+        "another file of the set was refused: nothing imported",
+    ),
     "imp_m_geom_none": ("没有几何", "no geometry"),
     "imp_m_geom_needs_point": ("{gtype} 几何，{table} 需要点", "{gtype} where {table} needs a point"),
     "imp_m_geom_needs_polygon": ("{gtype} 几何，{table} 需要面", "{gtype} where {table} needs a polygon"),

@@ -390,3 +390,31 @@ def test_a_version_with_orphans_is_described_per_table(data_copy):
     assert f"Grids (grids): {expected:,} Village" in " ".join(lines)
     assert {line.split(":")[1].split("(")[1].split(")")[0] for line in lines} == {"parcels", "parks", "grids",
                                                                                   "firms"}
+
+
+def _geojson(frame: pd.DataFrame, path: Path) -> Path:
+    gpd.GeoDataFrame(frame.drop(columns=["bbox"], errors="ignore"), geometry="geometry", crs=4326).to_file(path)
+    return path
+
+
+def test_a_set_replaces_parents_and_children_together(data_copy, tmp_path):
+    villages, grids = current(data_copy, "villages"), current(data_copy, "grids")
+    code = villages.code.iloc[0]
+    mine = grids[grids.village_code == code]
+    items = [(_geojson(villages.iloc[[0]], tmp_path / "v.geojson"), "villages"),
+             (_geojson(mine, tmp_path / "g.geojson"), "grids")]
+    refused = ingest.run_import_set(items, directory=data_copy, user="t", role="planner", mode="replace")
+    assert [r.report.status for r in refused] == ["refused", "refused"]
+    text = " ".join(i.message for r in refused for i in r.report.errors)
+    assert "Grids (grids)" not in text  # replaced in the same import: not orphaned
+    parcels = current(data_copy, "parcels")
+    assert f"Parcels (parcels): {int((parcels.village_code != code).sum()):,} Village" in text
+    renamed = villages.assign(name_zh=[f"{n}（新）" for n in villages.name_zh])
+    kept = [(_geojson(renamed, tmp_path / "v2.geojson"), "villages"), (_geojson(grids, tmp_path / "g2.geojson"),
+                                                                         "grids")]
+    results = ingest.run_import_set(kept, directory=data_copy, user="t", role="planner", mode="replace")
+    assert [r.report.status for r in results] == ["imported", "imported"], results[0].report.to_text()
+    assert results[0].report.version == results[1].report.version  # one version for the set
+    assert results[0].report.changed == len(villages) and results[1].report.changed == 0
+    assert current(data_copy, "villages").name_zh.str.endswith("（新）").all()
+    assert dataset.validate(data_copy) == []

@@ -24,6 +24,19 @@ def cmd_import(args) -> int:
     if not path.is_file():
         print(f"REFUSED {path.name}: no such file")
         return 2
+    if args.with_:  # a set of files, one per table, published together or not at all
+        items = [(path, args.table)]
+        for item in args.with_:
+            file, sep, table = item.rpartition("=")
+            if not sep or not Path(file).is_file() or table not in S.TABLE_NAMES:
+                print(f"REFUSED {path.name}: --with {item!r}: write FILE=TABLE with an existing file and a table")
+                return 2
+            items.append((Path(file), table))
+        results = ingest.run_import_set(items, directory=_data_dir(args), user=args.user or getpass.getuser(),
+                                        role=args.role, crs=args.crs, skip_invalid=args.skip_invalid,
+                                        dry_run=args.dry_run, mode=args.mode, cascade=args.cascade)
+        print("\n".join(r.report.to_text() for r in results))
+        return max(r.exit_code for r in results)
     result = ingest.run_import(
         path, table=args.table, directory=_data_dir(args), user=args.user or getpass.getuser(), role=args.role,
         crs=args.crs, mapping=maps, constants=constants, skip_invalid=args.skip_invalid, dry_run=args.dry_run,
@@ -70,6 +83,9 @@ def register(sub) -> None:
     p.add_argument("--sheet", help="worksheet of an Excel file (name or number; default: the best match)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row (as Excel numbers it) holding the column names, when the guess is wrong")
+    p.add_argument("--with", dest="with_", action="append", metavar="FILE=TABLE",
+                   help="another file of the same import, for another table (e.g. a replace of villages with their "
+                        "grids.geojson=grids): all are checked together and published as one version")
     p.add_argument("--cascade", action="store_true",
                    help="with --mode replace: also remove rows of other tables that point at removed rows")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the rest")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -104,7 +105,10 @@ LOCATED = (("village_code", "villages", "code"), ("grid_id", "grids", "grid_id")
            ("park_id", "parks", "park_id"), ("parcel_id", "parcels", "parcel_id"))
 
 
-def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: Path, report: Report) -> set[str]:
+Lookup = Callable[[str], pd.DataFrame]  # a table as the import sees it (current, or staged in the same import)
+
+
+def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], lookup: Lookup, report: Report) -> set[str]:
     """area_m2 from geometry in EPSG:4547; village, grid (and a firm's park and parcel) from position
     when the file has none. A row that cannot be placed is that row's error. Returns the columns
     derived."""
@@ -130,7 +134,7 @@ def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: P
         if col in ("park_id", "parcel_id") and tbl.name != "firms":
             continue
         derived.add(col)
-        found = _locate(geoms, current_table(directory, zone_table), key)
+        found = _locate(geoms, lookup(zone_table), key)
         for r, code in zip(rows, found, strict=True):
             r[col] = code
             if code is None and r.get(S.GEOMETRY_COLUMN) is not None and tbl.column(col).required and r["_ok"]:
@@ -140,9 +144,9 @@ def derive(rows: list[dict], tbl: S.Table, matched: dict[str, str], directory: P
     return derived
 
 
-def street_extent(directory: Path) -> tuple[tuple[float, float, float, float], float] | None:
+def street_extent(lookup: Lookup) -> tuple[tuple[float, float, float, float], float] | None:
     """The street's villages: their lon/lat bounds and their area in m² (EPSG:4547); None without villages."""
-    villages = current_table(directory, "villages")
+    villages = lookup("villages")
     geoms = [g for g in villages.get(S.GEOMETRY_COLUMN, []) if g is not None and not g.is_empty]
     if not geoms:
         return None
@@ -150,10 +154,10 @@ def street_extent(directory: Path) -> tuple[tuple[float, float, float, float], f
     return tuple(float(v) for v in series.total_bounds), float(series.to_crs(S.METRIC_CRS).area.sum())
 
 
-def check_plausible(rows: list[dict], tbl: S.Table, directory: Path, limits: Limits, report: Report) -> None:
+def check_plausible(rows: list[dict], tbl: S.Table, lookup: Lookup, limits: Limits, report: Report) -> None:
     """Row errors for features outside the street (with limits.extent_margin_m) and for parcels or
     parks larger than limits.max_area_share of the street: a district boundary is not a parcel."""
-    extent = street_extent(directory)
+    extent = street_extent(lookup)
     if extent is None or not tbl.has_geometry:
         return
     (x0, y0, x1, y1), street_m2 = extent
@@ -179,10 +183,10 @@ def check_plausible(rows: list[dict], tbl: S.Table, directory: Path, limits: Lim
             r["_ok"] = False
 
 
-def check_references(rows: list[dict], tbl: S.Table, directory: Path, report: Report) -> None:
+def check_references(rows: list[dict], tbl: S.Table, lookup: Lookup, report: Report) -> None:
     for col, ref_table in REFERENCES.get(tbl.name, {}).items():
         ref = S.table(ref_table)
-        known = {str(v) for v in current_table(directory, ref_table)[ref.key].dropna().tolist()}
+        known = {str(v) for v in lookup(ref_table)[ref.key].dropna().tolist()}
         for r in rows:
             v = r.get(col)
             if v is not None and str(v) not in known:

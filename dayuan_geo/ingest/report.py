@@ -119,6 +119,7 @@ class ImportResult:
     preview: gpd.GeoDataFrame | None = None  # rows added / changed / removed, column `change`
     diff: pd.DataFrame | None = None  # each changed value: key, column, before, after
     audit_failed: bool = False  # the audit entry could not be written (a published version stands)
+    table: pd.DataFrame | None = None  # the whole table after the import (not shown; what is published)
 
     @property
     def exit_code(self) -> int:

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ from dayuan_geo.ingest.columns import (
     parse_constants,
     parse_mapping,
 )
-from dayuan_geo.ingest.guard import Limits, Refused, short
+from dayuan_geo.ingest.guard import Limits, Raw, Refused, short
 from dayuan_geo.ingest.merge import merge, parse_rows
 from dayuan_geo.ingest.parse import geometry_from_columns, parse_crs, to_wgs84
 from dayuan_geo.ingest.report import ImportResult, ProgressFn, Report, _noop
@@ -43,7 +44,7 @@ from dayuan_geo.maps.layers import fit_view
 
 MODES = ("append", "upsert", "replace")
 __all__ = ["MODES", "ImportResult", "Report", "key_columns", "parse_constants", "parse_mapping", "preview_view",
-           "run_import"]
+           "run_import", "run_import_set"]
 
 
 def preview_view(preview: pd.DataFrame) -> tuple[tuple[float, float], float] | None:
@@ -152,10 +153,19 @@ def _record(result: ImportResult, *, directory: Path, user: str, role: str, dry_
             report.note("error", "imp_m_audit_failed", reason=short(exc))
 
 
-def _run(path: Path, *, table: str, directory: Path, user: str, crs: str | None, mapping: dict[str, str],
-         constants: dict[str, str], skip_invalid: bool, dry_run: bool, mode: str, layer: str | None,
-         sheet: str | None, header_row: int | None, cascade: bool, limits: Limits, progress: ProgressFn,
-         report: Report) -> ImportResult:
+@dataclass
+class _Read:
+    """A file read and matched, before any check against the dataset (done outside the writer lock)."""
+
+    raw: Raw
+    tbl: S.Table
+    matched: dict[str, str]
+    geoms: np.ndarray | None
+
+
+def _read(path: Path, *, table: str, crs: str | None, mapping: dict[str, str], constants: dict[str, str],
+          mode: str, layer: str | None, sheet: str | None, header_row: int | None, limits: Limits,
+          progress: ProgressFn, report: Report) -> _Read:
     tbl = S.table(table)
     asked = parse_crs(crs)
     progress("reading", 0.05)
@@ -190,54 +200,151 @@ def _run(path: Path, *, table: str, directory: Path, user: str, crs: str | None,
         geoms = to_wgs84(np.asarray(geoms, dtype=object), raw.crs, asked, report, map_app=raw.map_app)
     elif asked is not None and not tbl.has_geometry:
         report.add(None, None, "warning", f"--crs ignored: {table} has no geometry")
+    return _Read(raw, tbl, matched, geoms)
 
+
+def _stage(read: _Read, *, lookup, mode: str, limits: Limits, progress: ProgressFn,
+           report: Report) -> ImportResult:
+    """The checks against the dataset as lookup shows it, and the table after the merge (in `.table`)."""
     progress("checking rows", 0.35)
+    tbl = read.tbl
+    rows = parse_rows(read.raw, tbl, read.matched, read.geoms, limits, report, progress)
+    check_plausible(rows, tbl, lookup, limits, report)
+    derived = derive(rows, tbl, read.matched, lookup, report) if read.geoms is not None else set()
+    check_references(rows, tbl, lookup, report)
+    new_frame, preview, diff = merge(rows, lookup(tbl.name), tbl, read.matched, mode, report, derived=derived)
+    return ImportResult(report, preview, diff, table=new_frame)
+
+
+def _decide(report: Report, *, skip_invalid: bool, dry_run: bool) -> bool:
+    """Set the status of a checked file; True when it is to be published."""
+    if report.file_errors or (report.errors and not skip_invalid):
+        report.status = "refused"
+        return False
+    if report.errors:  # skip_invalid: rows with errors were left out by merge
+        report.skipped = len(report.error_rows)
+        if not (report.added or report.changed or report.removed):
+            raise Refused.say("imp_m_no_valid_rows")
+    if not (report.added or report.changed or report.removed):
+        report.status = "unchanged"  # a check that would change nothing says so (no confirm to offer)
+        return False
+    report.status = "checked"
+    return not dry_run
+
+
+def _publish(directory: Path, tables: dict[str, pd.DataFrame], reports: list[Report], *, user: str,
+             mode: str) -> None:
+    old = dataset.read_manifest(directory) if (directory / S.MANIFEST_NAME).exists() else {}
+    as_of = dt.date.fromisoformat(old["as_of"]) if old.get("as_of") else dt.date.today()
+    cascaded = {t: n for r in reports for t, n in r.cascaded.items()}
+    manifest = versions.publish(
+        directory, tables, source="imported", as_of=as_of,
+        note="; ".join(f"{r.file} into {r.table} ({mode})" for r in reports),
+        extra={k: v for k, v in old.items() if k in ("seed", "scale")},
+        change={"user": user, "file": ", ".join(r.file for r in reports), "table": ", ".join(r.table for r in reports),
+                "mode": mode, "added": sum(r.added for r in reports), "changed": sum(r.changed for r in reports),
+                "removed": sum(r.removed for r in reports) + sum(cascaded.values()),
+                **({"cascade": cascaded} if cascaded else {})},
+    )
+    for r in reports:
+        r.version, r.status = int(manifest["dataset_version"]), "imported"
+
+
+def _run(path: Path, *, table: str, directory: Path, user: str, crs: str | None, mapping: dict[str, str],
+         constants: dict[str, str], skip_invalid: bool, dry_run: bool, mode: str, layer: str | None,
+         sheet: str | None, header_row: int | None, cascade: bool, limits: Limits, progress: ProgressFn,
+         report: Report) -> ImportResult:
+    read = _read(path, table=table, crs=crs, mapping=mapping, constants=constants, mode=mode, layer=layer,
+                 sheet=sheet, header_row=header_row, limits=limits, progress=progress, report=report)
     with versions.writer_lock(directory):
-        current = current_table(directory, table)
-        rows = parse_rows(raw, tbl, matched, geoms, limits, report, progress)
-        check_plausible(rows, tbl, directory, limits, report)
-        derived = derive(rows, tbl, matched, directory, report) if geoms is not None else set()
-        check_references(rows, tbl, directory, report)
-        new_frame, preview, diff = merge(rows, current, tbl, matched, mode, report, derived=derived)
-        result = ImportResult(report, preview, diff)
-        tables = {table: new_frame}
+        result = _stage(read, lookup=functools.partial(current_table, directory), mode=mode, limits=limits,
+                        progress=progress, report=report)
+        tables = {table: result.table}
         if mode == "replace" and not report.file_errors:
             _orphans(tables, directory=directory, cascade=cascade, report=report)
-        if report.file_errors or (report.errors and not skip_invalid):
-            report.status = "refused"
-            return result
-        if report.errors:  # skip_invalid: rows with errors were left out by merge
-            report.skipped = len(report.error_rows)
-            if not (report.added or report.changed or report.removed):
-                raise Refused.say("imp_m_no_valid_rows")
-        if not (report.added or report.changed or report.removed):
-            report.status = "unchanged"  # a check that would change nothing says so (no confirm to offer)
-            return result
-        if dry_run:
-            report.status = "checked"
-            return result
-        progress("writing a new version", 0.7)
-        old = dataset.read_manifest(directory) if (directory / S.MANIFEST_NAME).exists() else {}
-        as_of = dt.date.fromisoformat(old["as_of"]) if old.get("as_of") else dt.date.today()
-        manifest = versions.publish(
-            directory, tables, source="imported", as_of=as_of,
-            note=f"{report.file} into {table} ({mode})",
-            extra={k: v for k, v in old.items() if k in ("seed", "scale")},
-            change={"user": user, "file": report.file, "table": table, "mode": mode, "added": report.added,
-                    "changed": report.changed, "removed": report.removed,
-                    **({"cascade": report.cascaded} if report.cascaded else {})},
-        )
-        report.version = int(manifest["dataset_version"])
-        report.status = "imported"
-        progress("done", 1.0)
+        if _decide(report, skip_invalid=skip_invalid, dry_run=dry_run):
+            progress("writing a new version", 0.7)
+            _publish(directory, tables, [report], user=user, mode=mode)
+            progress("done", 1.0)
         return result
+
+
+def run_import_set(
+    items: list[tuple[Path, str]],
+    *,
+    directory: Path,
+    user: str,
+    role: str,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    mode: str = "replace",
+    cascade: bool = False,
+    limits: Limits | None = None,
+    progress: ProgressFn = _noop,
+) -> list[ImportResult]:
+    """Several files, one per table, checked together and published as one version (or not at all):
+    a replace of villages with their grids, parks and parcels leaves no row pointing at a removed one.
+    Each file's references are checked against the files of the set. One result (and one audit
+    entry) per file, in the order given."""
+    directory = Path(directory)
+    limits = limits or Limits.from_env()
+    results = [ImportResult(Report(file=Path(p).name, table=t, mode=mode)) for p, t in items]
+    order = sorted(range(len(items)), key=lambda i: S.TABLE_NAMES.index(items[i][1])
+                   if items[i][1] in S.TABLES else -1)
+    try:
+        if not access.role(role).may_import:
+            raise Refused.say("imp_m_role", role=role)
+        if mode not in MODES:
+            raise Refused(f"unknown mode {mode!r}; use {', '.join(MODES)}")
+        tables_named = [t for _, t in items]
+        if len(set(tables_named)) != len(tables_named):
+            raise Refused("a set holds one file per table")
+        reads = {i: _read(Path(items[i][0]), table=S.table(items[i][1]).name, crs=crs, mapping={}, constants={},
+                          mode=mode, layer=None, sheet=None, header_row=None, limits=limits, progress=progress,
+                          report=results[i].report) for i in order}
+        with versions.writer_lock(directory):
+            staged: dict[str, pd.DataFrame] = {}
+
+            def lookup(name: str) -> pd.DataFrame:
+                return staged[name] if name in staged else current_table(directory, name)
+
+            for i in order:
+                staged_result = _stage(reads[i], lookup=lookup, mode=mode, limits=limits, progress=progress,
+                                       report=results[i].report)
+                staged_result.report = results[i].report
+                results[i] = staged_result
+                staged[items[i][1]] = staged_result.table
+            reports = [results[i].report for i in order]
+            if mode == "replace" and not any(r.file_errors for r in reports):
+                _orphans(staged, directory=directory, cascade=cascade, report=reports[0])
+            decisions = [_decide(r, skip_invalid=skip_invalid, dry_run=dry_run) for r in reports]
+            if any(r.status == "refused" for r in reports):
+                for r in reports:  # the set stands or falls together
+                    if r.status != "refused":
+                        r.note("error", "imp_m_set_refused")
+                        r.status = "refused"
+            elif any(decisions):
+                _publish(directory, staged, reports, user=user, mode=mode)
+    except Refused as exc:
+        for r in results:
+            r.report.add(None, None, "error", str(exc), key=exc.key, values=exc.values)
+            r.report.status = "refused"
+    except (ValueError, PermissionError, versions.WriterBusy) as exc:
+        for r in results:
+            r.report.error(str(exc))
+            r.report.status = "refused"
+    for r in results:
+        if r.report.status == "refused":
+            r.preview = r.diff = None
+        _record(r, directory=directory, user=user, role=role, dry_run=dry_run)
+    return results
 
 
 def _orphans(tables: dict[str, pd.DataFrame], *, directory: Path, cascade: bool, report: Report) -> None:
     """A replace that leaves children pointing at removed rows is refused with counts per table,
     unless cascade is asked for: then those children are removed too (and reported)."""
-    table = next(iter(tables))
-    children = {child for child, _ in integrity.children_of(table)}
+    children = {child for name in tables for child, _ in integrity.children_of(name)}
     if not children:
         return
     view = dict(tables)
@@ -247,7 +354,8 @@ def _orphans(tables: dict[str, pd.DataFrame], *, directory: Path, cascade: bool,
     if not found:
         return
     if not cascade:
-        report.note("error", "imp_m_orphans", table=(S.table(table).zh, S.table(table).en.lower()),
+        report.note("error", "imp_m_orphans", table=("、".join(S.table(t).zh for t in tables),
+                                                     ", ".join(S.table(t).en.lower() for t in tables)),
                     counts=("；".join(integrity.describe(found, "zh")), "; ".join(integrity.describe(found, "en"))))
         return
     removed = integrity.cascade(tables, lambda name: current_table(directory, name))
