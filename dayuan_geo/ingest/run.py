@@ -25,7 +25,7 @@ from dayuan_geo import access, audit
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
 from dayuan_geo.dataset import integrity, versions
-from dayuan_geo.ingest.checks import check_plausible, check_references, current_table, derive
+from dayuan_geo.ingest.checks import Lookup, check_plausible, check_references, current_table, derive
 from dayuan_geo.ingest.child import read_isolated
 from dayuan_geo.ingest.columns import (
     GEO_TARGETS,
@@ -203,7 +203,7 @@ def _read(path: Path, *, table: str, crs: str | None, mapping: dict[str, str], c
     return _Read(raw, tbl, matched, geoms)
 
 
-def _stage(read: _Read, *, lookup, mode: str, limits: Limits, progress: ProgressFn,
+def _stage(read: _Read, *, lookup: Lookup, mode: str, limits: Limits, progress: ProgressFn,
            report: Report) -> ImportResult:
     """The checks against the dataset as lookup shows it, and the table after the merge (in `.table`)."""
     progress("checking rows", 0.35)
