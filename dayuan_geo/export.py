@@ -2,8 +2,10 @@
 
 CSV and XLSX are for people: headers in the UI language, status codes as labels, UTF-8 with a BOM
 so Excel shows Chinese, and every text cell that a spreadsheet would run as a formula (leading
-= + - @, tab or CR) neutralised with a leading apostrophe. GeoJSON and GeoParquet are for GIS
-tools: the schema's column names and codes, geometry in WGS 84.
+= + - @, tab or CR) neutralised with a leading apostrophe. They carry the geometry too (经度/纬度
+for points, WKT for polygons, at full precision) so an export can be edited and imported back as new
+rows. GeoJSON and GeoParquet are for GIS tools: the schema's column names and codes, geometry in
+WGS 84, dates typed in GeoParquet. Re-importing any export in upsert mode changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -36,6 +39,13 @@ def neutralise(value: object) -> object:
     """A text cell a spreadsheet would evaluate, made inert with a leading apostrophe."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
+    return value
+
+
+def unneutralise(value: str) -> str:
+    """Text that `neutralise` made inert, as it was (an export read back by the importer)."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
     return value
 
 
@@ -62,16 +72,35 @@ def attributes(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=drop)
 
 
-def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
-    """Attributes with labelled values and headers in lang, formula cells neutralised."""
+WKT_HEADER = "WKT"  # the importer reads it back (ingest.columns.GEO_TARGETS)
+COORDINATES = ("lon", "lat")  # labelled 经度/纬度 (Longitude/Latitude), read back by the importer
+
+
+def _with_geometry(df: pd.DataFrame) -> pd.DataFrame:
+    """Attributes plus the geometry as people can read and edit it: lon/lat for points, WKT otherwise."""
     out = attributes(df).copy()
+    geom = _geometry(df)
+    if geom is None or all(g is None for g in geom):
+        return out
+    if all(g is None or g.geom_type == "Point" for g in geom):
+        if not set(COORDINATES) <= set(out.columns):
+            out["lon"] = [None if g is None else g.x for g in geom]
+            out["lat"] = [None if g is None else g.y for g in geom]
+    else:
+        out[WKT_HEADER] = [None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in geom]
+    return out
+
+
+def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
+    """Attributes (and geometry) with labelled values and headers in lang, formula cells neutralised."""
+    out = _with_geometry(df)
     for col in out.columns:
         enum = S.enum_for(table, col)
         if enum is not None:
             out[col] = [enum.label(v, lang) if isinstance(v, str) else v for v in out[col]]
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = [neutralise(v) for v in out[col]]
-        elif pd.api.types.is_float_dtype(out[col]):
+        elif pd.api.types.is_float_dtype(out[col]) and col not in COORDINATES:
             out[col] = out[col].round(2)
     out.columns = [S.column_label(table, c, lang) for c in out.columns]
     return out
@@ -103,24 +132,29 @@ def to_xlsx(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
     return buf.getvalue()
 
 
-def _geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
+def _geodataframe(df: pd.DataFrame, *, dates_as_text: bool) -> gpd.GeoDataFrame:
+    """Attributes and geometry; dates as ISO text (GeoJSON has no date type) or as dates (GeoParquet)."""
     geom = _geometry(df)
     if geom is None:
         raise ValueError("this selection has no geometry; export it as CSV or XLSX")
     attrs = attributes(df).copy()
     for col in attrs.columns:
-        if attrs[col].dtype == object and any(isinstance(v, dt.date) for v in attrs[col].head(50)):
+        is_dates = attrs[col].dtype == object and any(isinstance(v, dt.date) for v in attrs[col].head(50))
+        if pd.api.types.is_datetime64_any_dtype(attrs[col]) or str(attrs[col].dtype).startswith("date32"):
+            attrs[col] = [None if pd.isna(v) else v.date() for v in pd.to_datetime(attrs[col])]
+            is_dates = True
+        if is_dates and dates_as_text:
             attrs[col] = [v.isoformat() if isinstance(v, dt.date) else v for v in attrs[col]]
-        elif pd.api.types.is_datetime64_any_dtype(attrs[col]) or str(attrs[col].dtype).startswith("date32"):
-            attrs[col] = pd.to_datetime(attrs[col]).dt.strftime("%Y-%m-%d").astype(object)
-            attrs[col] = attrs[col].where(attrs[col].notna(), None)
+        elif is_dates:
+            attrs[col] = pd.array([v.date() if isinstance(v, dt.datetime) else v for v in attrs[col]],
+                                  dtype=pd.ArrowDtype(pa.date32()))
     return gpd.GeoDataFrame(attrs, geometry=geom, crs=S.STORAGE_CRS)
 
 
 def to_geojson(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
     """A FeatureCollection in WGS 84 with the schema's column names and codes."""
     del table, lang  # GIS exports keep machine-readable names and codes
-    gdf = _geodataframe(df)
+    gdf = _geodataframe(df, dates_as_text=True)
     data = json.loads(gdf.to_json(drop_id=True, na="null"))
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
@@ -128,7 +162,8 @@ def to_geojson(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
 def to_geoparquet(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
     del table, lang
     buf = io.BytesIO()
-    _geodataframe(df).to_parquet(buf, index=False, write_covering_bbox=True, schema_version=S.GEOPARQUET_VERSION)
+    _geodataframe(df, dates_as_text=False).to_parquet(buf, index=False, write_covering_bbox=True,
+                                                      schema_version=S.GEOPARQUET_VERSION)
     return buf.getvalue()
 
 

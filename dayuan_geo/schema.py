@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from dayuan_geo.uscc import USCC_ALPHABET, USCC_WEIGHTS  # noqa: F401  (demo/build.py reads them here)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
@@ -33,12 +35,20 @@ class Enum:
 
     name: str
     labels: dict[str, tuple[str, str]]  # code -> (zh, en), in display order
+    unknown: bool = False  # descriptive: a file may say it does not know (UNKNOWN, shown 未知 / Unknown)
 
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(self.labels)
 
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """Every code a stored value may hold: the codes, and UNKNOWN where it is allowed."""
+        return (*self.labels, UNKNOWN) if self.unknown else self.codes
+
     def label(self, code: str | None, lang: str = "zh") -> str:
+        if code == UNKNOWN and self.unknown:
+            return UNKNOWN_LABEL[0] if lang == "zh" else UNKNOWN_LABEL[1]
         if code is None or code not in self.labels:
             return "" if code is None else str(code)
         zh, en = self.labels[code]
@@ -55,22 +65,28 @@ class Enum:
         for code, (zh, en) in self.labels.items():
             if text == zh or low == en.lower() or low == code.lower():
                 return code
+        if self.unknown and (text in UNKNOWN_WORDS or low in UNKNOWN_WORDS):
+            return UNKNOWN
         return None
+
+
+# The explicit "not known" of a descriptive column (current use, ownership, industry, ...).
+UNKNOWN = "unknown"
+UNKNOWN_LABEL = ("未知", "Unknown")
+UNKNOWN_WORDS = ("unknown", "未知", "不详", "待核实")
 
 
 VILLAGE_KIND = Enum(
     "village_kind",
     {"community": ("社区", "Community"), "village": ("行政村", "Village")},
+    unknown=True,
 )
 RELEASE_STATUS = Enum(
     "release_status",
     {
-        "not_started": ("未启动", "Not started"),
-        "vacating": ("腾退中", "Vacating"),
-        "released": ("已释放", "Released"),
-        "transferred": ("已出让", "Transferred"),
-        "under_construction": ("在建", "Under construction"),
-        "completed": ("已建成", "Completed"),
+        "not_started": ("未启动", "Not started"), "vacating": ("腾退中", "Vacating"),
+        "released": ("已释放", "Released"), "transferred": ("已出让", "Transferred"),
+        "under_construction": ("在建", "Under construction"), "completed": ("已建成", "Completed"),
     },
 )
 # Statuses a parcel can only have once its land is released (it then counts from released_on).
@@ -78,75 +94,62 @@ RELEASED_STATUSES = ("released", "transferred", "under_construction", "completed
 REMEDIATION_MODE = Enum(
     "mode",
     {
-        "shutdown": ("淘汰关停", "Shut down"),
-        "upgrade": ("改造提升", "Redevelop and upgrade"),
+        "shutdown": ("淘汰关停", "Shut down"), "upgrade": ("改造提升", "Redevelop and upgrade"),
         "regularise": ("整治规范", "Rectify and regularise"),
     },
 )
 LAND_USE = Enum(
     "land_use",
     {
-        "W1": ("W1 一类物流仓储用地", "W1 Logistics and warehousing"),
-        "M0": ("M0 新型产业用地", "M0 New industrial"),
-        "M1": ("M1 一类工业用地", "M1 Industrial"),
-        "B1": ("B1 商业用地", "B1 Commercial"),
-        "R2": ("R2 二类居住用地", "R2 Residential"),
-        "G1": ("G1 公园绿地", "G1 Park green space"),
-        "S": ("S 道路与交通设施用地", "S Roads and transport"),
-        "A": ("A 公共管理与服务用地", "A Public services"),
+        "W1": ("W1 一类物流仓储用地", "W1 Logistics and warehousing"), "M0": ("M0 新型产业用地", "M0 New industrial"),
+        "M1": ("M1 一类工业用地", "M1 Industrial"), "B1": ("B1 商业用地", "B1 Commercial"),
+        "R2": ("R2 二类居住用地", "R2 Residential"), "G1": ("G1 公园绿地", "G1 Park green space"),
+        "S": ("S 道路与交通设施用地", "S Roads and transport"), "A": ("A 公共管理与服务用地", "A Public services"),
     },
+    unknown=True,
 )
 OWNERSHIP = Enum(
     "ownership",
     {"collective": ("集体", "Collective"), "state": ("国有", "State-owned")},
+    unknown=True,
 )
 RISK_LEVEL = Enum(
     "risk_level",
     {
-        "normal": ("一般", "Normal"),
-        "high_risk": ("高危", "High risk"),
+        "normal": ("一般", "Normal"), "high_risk": ("高危", "High risk"),
         "blacklisted": ("黑榜", "Blacklisted"),
     },
 )
 LIST_STATUS = Enum(
     "list_status",
     {
-        "listed": ("在榜", "Listed"),
-        "rectifying": ("整改中", "Rectifying"),
-        "delisted": ("已移出", "Delisted"),
-        "evicted": ("已清退", "Evicted"),
+        "listed": ("在榜", "Listed"), "rectifying": ("整改中", "Rectifying"),
+        "delisted": ("已移出", "Delisted"), "evicted": ("已清退", "Evicted"),
     },
 )
 INDUSTRY = Enum(
     "industry",
     {
-        "express": ("快递", "Express delivery"),
-        "freight": ("货运", "Freight"),
-        "warehousing": ("仓储", "Warehousing"),
-        "cold_chain": ("冷链", "Cold chain"),
-        "ecommerce": ("电商", "E-commerce"),
-        "auto_trade": ("汽车贸易", "Auto trade"),
-        "manufacturing": ("制造", "Manufacturing"),
-        "other": ("其他", "Other"),
+        "express": ("快递", "Express delivery"), "freight": ("货运", "Freight"),
+        "warehousing": ("仓储", "Warehousing"), "cold_chain": ("冷链", "Cold chain"),
+        "ecommerce": ("电商", "E-commerce"), "auto_trade": ("汽车贸易", "Auto trade"),
+        "manufacturing": ("制造", "Manufacturing"), "other": ("其他", "Other"),
     },
+    unknown=True,
 )
 INSPECTION_CATEGORY = Enum(
     "category",
     {
-        "fire": ("消防安全", "Fire safety"),
-        "traffic": ("交通安全", "Traffic safety"),
+        "fire": ("消防安全", "Fire safety"), "traffic": ("交通安全", "Traffic safety"),
         "dangerous_goods": ("危险品", "Dangerous goods"),
-        "parcel_contraband": ("寄递违禁(假冒/毒品)", "Contraband in parcels"),
-        "general": ("综合检查", "General"),
+        "parcel_contraband": ("寄递违禁(假冒/毒品)", "Contraband in parcels"), "general": ("综合检查", "General"),
     },
 )
 INSPECTION_OUTCOME = Enum(
     "outcome",
     {
-        "passed": ("合格", "Passed"),
-        "fixed_on_site": ("当场整改", "Fixed on site"),
-        "rectification_ordered": ("责令整改", "Rectification ordered"),
-        "penalised": ("立案处罚", "Penalised"),
+        "passed": ("合格", "Passed"), "fixed_on_site": ("当场整改", "Fixed on site"),
+        "rectification_ordered": ("责令整改", "Rectification ordered"), "penalised": ("立案处罚", "Penalised"),
     },
 )
 TARGET_METRIC = Enum(
@@ -445,30 +448,3 @@ def enum_for(table_name: str, column: str) -> Enum | None:
     if isinstance(enum, _StageEnum):
         return stage_catalogue().as_enum()
     return enum
-
-
-# ---- credit codes (GB 32100-2015) -------------------------------------------------------------
-
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100 check character for the first 17 characters of a credit code."""
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def uscc_problem(code: object) -> str | None:
-    """None when code is a well-formed credit code, else what is wrong with it."""
-    if not isinstance(code, str):
-        return "credit code missing"
-    if len(code) != 18:
-        return f"credit code {code!r} has {len(code)} characters, not 18"
-    bad = [ch for ch in code if ch not in USCC_ALPHABET]
-    if bad:
-        return f"credit code {code!r} has characters not allowed: {''.join(sorted(set(bad)))}"
-    expected = uscc_check_char(code[:17])
-    if code[17] != expected:
-        return f"credit code {code!r} fails its check digit (expected {expected!r})"
-    return None

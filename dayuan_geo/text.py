@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dayuan_geo.text_import import IMPORT_TEXT
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -11,21 +13,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "demo_badge": ("演示数据 · 几何为合成示意", "Demo data · synthetic geometry"),
     "demo_mixed_badge": ("演示数据与导入数据混合 · 含演示数据的表：{tables}",
                          "Demo data mixed with imports · tables holding demo rows: {tables}"),
-    "imp_sum_imported": ("已将 {file} 导入{table}，生成版本 v{version}：新增 {added}，修改 {changed}，删除 {removed}",
-                         "Imported {file} into {table} as version {version}: {added} added, {changed} changed, "
-                         "{removed} removed"),
-    "imp_sum_unchanged": ("{file} 与{table}现有数据一致，未生成新版本",
-                          "{file} holds nothing new for {table}: no new version"),
-    "imp_sum_checked": ("已检查 {file}（仅检查，未写入）：将新增 {added}，修改 {changed}，删除 {removed}",
-                        "Checked {file} (nothing written): would add {added}, change {changed}, remove {removed}"),
-    "imp_sum_refused": ("已拒绝 {file}：{errors} 个错误（涉及 {rows}/{read} 行），未导入任何数据",
-                        "Refused {file}: {errors} error(s) in {rows} of {read} rows; nothing imported"),
-    "imp_mapping": ("列对应（可选）", "Column mapping (optional)"),
-    "imp_mapping_help": (
-        "文件中列名与系统不一致时，每行写一条“系统列=文件列”，如 current_use=现状用途（与命令行 --map 相同）",
-        "When the file names a column differently, one line per column: TARGET=SOURCE, e.g. current_use=现状用途 "
-        "(the same as --map on the command line)",
-    ),
     "imported_badge": ("正式数据", "Imported data"),
     "data_as_of": ("数据截至", "Data as of"),
     "dataset_version": ("数据版本", "Dataset version"),
@@ -583,62 +570,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "land_export_too_large": ("选中地块超过 {n} 宗，请用命令行导出（见下方命令）。",
                               "More than {n} parcels are selected: export them with the command line below."),
     "land_cli": ("用命令行导出同样的地块", "The same export from the command line"),
-    # ---- import page (issue 6) ----
     "page_import": ("数据导入", "Import data"),
-    "imp_title": ("导入数据文件", "Import a data file"),
-    "imp_caption": (
-        "支持 GeoJSON、GeoPackage、Shapefile（zip）、File Geodatabase（zip）、CSV、Excel 台账、GeoParquet。"
-        "先检查，再确认导入；每次导入都是新版本，可随时恢复。",
-        "GeoJSON, GeoPackage, zipped Shapefile or File Geodatabase, CSV, Excel ledgers and GeoParquet. Check "
-        "first, then confirm; every import is a new version that can be restored.",
-    ),
-    "imp_not_allowed": ("只有规划人员可以导入数据。", "Only planners may import data."),
-    "imp_file": ("数据文件", "Data file"),
-    "imp_table": ("导入到", "Import into"),
-    "imp_mode": ("方式", "Mode"),
-    "imp_mode_append": ("追加新记录", "Add new rows"),
-    "imp_mode_upsert": ("更新或追加", "Update or add"),
-    "imp_mode_replace": ("整表替换", "Replace the table"),
-    "imp_crs": ("坐标系", "Coordinates"),
-    "imp_crs_file": ("按文件（无则 WGS 84）", "From the file (else WGS 84)"),
-    "imp_crs_gcj02": ("高德/腾讯 GCJ-02", "AMap/Tencent GCJ-02"),
-    "imp_crs_bd09": ("百度 BD-09", "Baidu BD-09"),
-    "imp_crs_4547": ("CGCS2000 高斯 114E（EPSG:4547）", "CGCS2000 GK 114E (EPSG:4547)"),
-    "imp_skip": ("跳过有错误的行，导入其余", "Skip rows with errors, import the rest"),
-    "imp_check": ("检查文件", "Check the file"),
-    "imp_confirm": ("确认导入", "Confirm the import"),
-    "imp_checking": ("正在检查…", "Checking…"),
-    "imp_refused": ("文件未通过检查，未导入任何数据。", "The file did not pass the checks; nothing was imported."),
-    "imp_ready": ("检查通过：确认后生成新版本。", "The checks passed: confirm to publish a new version."),
-    "imp_unchanged": ("数据已包含这些记录，无需导入。", "The dataset already holds these rows; nothing to import."),
-    "imp_done": ("已导入，数据版本 v{version}。", "Imported as dataset version v{version}."),
-    "imp_added": ("新增", "Added"),
-    "imp_changed": ("修改", "Changed"),
-    "imp_removed": ("删除", "Removed"),
-    "imp_skipped": ("跳过", "Skipped"),
-    "imp_report": ("检查报告（逐行）", "Report, row by row"),
-    "imp_no_issues": ("没有发现问题。", "No problems found."),
-    "imp_preview": ("变更预览", "What would change"),
-    "imp_rows": ("变更的记录", "Rows that change"),
-    "imp_history": ("版本历史", "Versions"),
-    "imp_restore": ("恢复所选版本", "Restore the chosen version"),
-    "imp_restore_pick": ("版本", "Version"),
-    "imp_restored": ("已恢复版本 v{old}，现为 v{new}。", "Restored version v{old} as v{new}."),
-    "imp_log": ("导入记录", "Import log"),
-    "imp_h_version": ("版本", "Version"),
-    "imp_h_when": ("时间(UTC)", "When (UTC)"),
-    "imp_h_user": ("操作人", "Who"),
-    "imp_h_table": ("数据表", "Table"),
-    "imp_h_file": ("文件", "File"),
-    "imp_h_note": ("说明", "Note"),
-    "imp_h_row": ("行", "Row"),
-    "imp_h_column": ("字段", "Column"),
-    "imp_h_level": ("级别", "Level"),
-    "imp_h_message": ("问题", "Problem"),
-    "imp_level_error": ("错误", "Error"),
-    "imp_level_repaired": ("已修复", "Repaired"),
-    "imp_level_warning": ("提示", "Note"),
     "no_data": ("数据集缺失或无法读取", "The dataset is missing or unreadable"),
+    **IMPORT_TEXT,  # the import page and the import report's messages
 }
 
 

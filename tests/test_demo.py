@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
 from dayuan_geo.demo import build as demo
+from dayuan_geo.uscc import uscc_problem
 
 AS_OF = pd.Timestamp(demo.DEFAULT_AS_OF)
 
@@ -29,7 +30,7 @@ def test_firm_and_inspection_figures(demo_dir):
     firms = pd.read_parquet(demo_dir / "firms.parquet")
     assert (firms["risk_level"] == "blacklisted").sum() == 12
     assert (firms["risk_level"] == "high_risk").sum() == 31
-    assert all(S.uscc_problem(c) is None for c in firms["uscc"])
+    assert all(uscc_problem(c) is None for c in firms["uscc"])
     insp = pd.read_parquet(demo_dir / "inspections.parquet")
     day = pd.to_datetime(insp["inspected_on"])
     this_year = insp[(day >= pd.Timestamp(AS_OF.year, 1, 1)) & (day <= AS_OF)]

@@ -322,7 +322,8 @@ def test_skip_invalid_imports_the_good_rows(data_copy, tmp_path, street_point):
     path = tmp_path / "firms.csv"
     frame.to_csv(path, index=False)
     refused = run(path, data_copy, "firms")
-    assert refused.report.status == "refused" and refused.report.error_rows == {3}
+    # the bad row is data row 3, which a spreadsheet shows as row 4 (the header is row 1)
+    assert refused.report.status == "refused" and refused.report.error_rows == {4}
     result = run(path, data_copy, "firms", skip_invalid=True)
     assert result.report.status == "imported"
     assert (result.report.added, result.report.skipped) == (3, 1)
@@ -389,12 +390,13 @@ def test_missing_column_is_reported_once_and_a_mapping_fixes_it(data_copy, tmp_p
     from dayuan_geo.ingest import run as I
     from tests.hostile.corpus import Sample, parcel_rows
 
-    frame = parcel_rows(Sample.of(data_copy), 5).rename(columns={"current_use": "现状"})
+    frame = parcel_rows(Sample.of(data_copy), 5).rename(columns={"name": "标注"})
     path = tmp_path / "ledger.geojson"
     frame.to_file(path)
     refused = I.run_import(path, table="parcels", directory=data_copy, user="t", role="planner", dry_run=True)
-    about = [i for i in refused.report.errors if i.column == "current_use"]
-    assert len(about) == 1 and "current_use=COLUMN" in about[0].message
+    about = [i for i in refused.report.errors if i.column == "name"]
+    assert len(about) == 1 and "name=COLUMN" in about[0].message
+    assert "列对应" in about[0].text("zh")
     ok = I.run_import(path, table="parcels", directory=data_copy, user="t", role="planner", dry_run=True,
-                      mapping=I.parse_mapping(["current_use=现状"]))
+                      mapping=I.parse_mapping(["name=标注"]))
     assert not ok.report.errors and ok.report.added == 5

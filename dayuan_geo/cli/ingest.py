@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dayuan_geo import audit
 from dayuan_geo import schema as S
 from dayuan_geo.cli.common import _data_dir
 from dayuan_geo.dataset import versions
@@ -18,24 +17,33 @@ def cmd_import(args) -> int:
     path = Path(args.file)
     try:
         maps = ingest.parse_mapping(args.map)
+        constants = ingest.parse_constants(args.set)
     except ValueError as exc:
         print(f"REFUSED {path.name}: {exc}")
         return 2
     if not path.is_file():
         print(f"REFUSED {path.name}: no such file")
         return 2
+    if args.with_:  # a set of files, one per table, published together or not at all
+        items = [(path, args.table)]
+        for item in args.with_:
+            file, sep, table = item.rpartition("=")
+            if not sep or not Path(file).is_file() or table not in S.TABLE_NAMES:
+                print(f"REFUSED {path.name}: --with {item!r}: write FILE=TABLE with an existing file and a table")
+                return 2
+            items.append((Path(file), table))
+        results = ingest.run_import_set(items, directory=_data_dir(args), user=args.user or getpass.getuser(),
+                                        role=args.role, crs=args.crs, skip_invalid=args.skip_invalid,
+                                        dry_run=args.dry_run, mode=args.mode, cascade=args.cascade)
+        print("\n".join(r.report.to_text() for r in results))
+        return max(r.exit_code for r in results)
     result = ingest.run_import(
         path, table=args.table, directory=_data_dir(args), user=args.user or getpass.getuser(), role=args.role,
-        crs=args.crs, mapping=maps, skip_invalid=args.skip_invalid, dry_run=args.dry_run, mode=args.mode,
-        layer=args.layer,
+        crs=args.crs, mapping=maps, constants=constants, skip_invalid=args.skip_invalid, dry_run=args.dry_run,
+        mode=args.mode, layer=args.layer, sheet=args.sheet, header_row=args.header_row, cascade=args.cascade,
         progress=lambda step, f: print(f"[{f:4.0%}] {step}", file=sys.stderr),
     )
-    print(result.report.to_text())
-    if not args.dry_run:  # imports and refusals alike are on the record
-        audit.record(user=args.user or getpass.getuser(), role=args.role, action="import", what=args.table,
-                     rows=result.report.added + result.report.changed + result.report.removed,
-                     detail={"file": path.name, "mode": args.mode, "exit_code": result.exit_code},
-                     path=audit.audit_file(_data_dir(args)))
+    print(result.report.to_text())  # the operation wrote the audit entry (exit 3: version made, audit failed)
     return result.exit_code
 
 
@@ -58,9 +66,6 @@ def cmd_restore(args) -> int:
     import getpass
 
     manifest = versions.restore(_data_dir(args), args.version, user=args.user or getpass.getuser(), role=args.role)
-    audit.record(user=args.user or getpass.getuser(), role=args.role, action="restore",
-                 what=f"version {args.version}", rows=None, path=audit.audit_file(_data_dir(args)),
-                 detail={"new_version": manifest["dataset_version"]})
     print(f"restored version {args.version} as version {manifest['dataset_version']}")
     return 0
 
@@ -72,7 +77,17 @@ def register(sub) -> None:
     p.add_argument("--table", required=True, choices=S.TABLE_NAMES)
     p.add_argument("--crs", help="coordinates when the file names none: EPSG:NNNN, gcj02 (AMap) or bd09 (Baidu)")
     p.add_argument("--map", action="append", metavar="TARGET=SOURCE", help="take column TARGET from SOURCE")
+    p.add_argument("--set", action="append", metavar="COLUMN=VALUE",
+                   help="give every row this value (e.g. --set ownership=集体); a column the file lacks")
     p.add_argument("--layer", help="layer of a GeoPackage or File Geodatabase")
+    p.add_argument("--sheet", help="worksheet of an Excel file (name or number; default: the best match)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row (as Excel numbers it) holding the column names, when the guess is wrong")
+    p.add_argument("--with", dest="with_", action="append", metavar="FILE=TABLE",
+                   help="another file of the same import, for another table (e.g. a replace of villages with their "
+                        "grids.geojson=grids): all are checked together and published as one version")
+    p.add_argument("--cascade", action="store_true",
+                   help="with --mode replace: also remove rows of other tables that point at removed rows")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the rest")
     p.add_argument("--dry-run", action="store_true", help="only report")
     p.add_argument("--mode", choices=ingest.MODES, default="append")

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from dayuan_geo import geoparquet
 from dayuan_geo import schema as S
+from dayuan_geo.dataset import integrity
 
 ROW_GROUP_SIZE = 65_536
 # A table file is a plain name in the data dir: `parcels.parquet` or a version's `parcels.v7.parquet`.
@@ -227,7 +228,7 @@ def validate_file(path: Path, name: str, *, expected_sha256: str | None = None) 
             problems.append(f"{label}: column {col.name!r} has {arr.null_count} empty values")
         enum = S.enum_for(name, col.name)
         if enum is not None:
-            unknown = pc.and_(pc.is_valid(arr), pc.invert(pc.is_in(arr, pa.array(enum.codes))))
+            unknown = pc.and_(pc.is_valid(arr), pc.invert(pc.is_in(arr, pa.array(enum.choices))))
             bad = pc.unique(pc.filter(arr, unknown))
             if len(bad):
                 shown = ", ".join(repr(v) for v in bad.to_pylist()[:5])
@@ -242,7 +243,8 @@ def validate(directory: Path) -> list[str]:
         manifest = read_manifest(directory)
     except ValueError as exc:
         return [str(exc)]
-    return validate_manifest(directory, manifest)
+    problems = validate_manifest(directory, manifest)
+    return problems or integrity.problems(directory, manifest)
 
 
 def validate_manifest(directory: Path, manifest: dict) -> list[str]:

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dayuan_geo import access
+from dayuan_geo import access, audit
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import integrity
 
 VERSIONS_DIR = "versions"
 LOCK_NAME = ".writer.lock"
@@ -285,7 +286,9 @@ def restore(directory: Path, version: int, *, user: str, role: str, keep: int | 
         if problems:
             raise ValueError(f"version {version} does not validate:\n" + "\n".join(problems))
         commit(directory, manifest, keep=keep)
-        return manifest
+    audit.record(user=user, role=role, action="restore", what=f"version {version}", rows=None,  # page and CLI alike
+                 detail={"new_version": manifest["dataset_version"]}, path=audit.audit_file(directory))
+    return manifest
 
 
 def log_import(directory: Path, entry: dict) -> None:
@@ -374,6 +377,7 @@ def publish(
                     demo_tables -= set(tables)
             manifest["demo_tables"] = sorted(demo_tables, key=_table_order)
             problems = dataset.validate_manifest(directory, manifest)
+            problems = problems or integrity.problems(directory, manifest)  # no rows pointing at nothing
             if problems:
                 raise ValueError("new dataset does not validate:\n" + "\n".join(problems))
         except BaseException:

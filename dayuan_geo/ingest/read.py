@@ -1,208 +1,81 @@
-"""Reading import files safely: sniff what the bytes are, check archives before unpacking, read.
+"""Reading import files: each format to a `Raw` (attributes, geometry, CRS), within `Limits`.
 
-Every function here refuses a file with `Refused` and a message a planner can act on; nothing is
-unpacked before the archive's members, sizes and ratios are checked, and nothing is parsed in bulk
-before its size, feature count and column count are within `Limits`.
+Nothing is parsed in bulk before its size, feature count and column count are within `Limits`;
+CSV and Excel ledgers are read by `ingest.sheets` (title rows, header detection, Excel row numbers).
 """
 
 from __future__ import annotations
 
-import io
-import os
-import re
-import stat
+import json
 import warnings
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 
 from dayuan_geo import schema as S
+from dayuan_geo.ingest import sheets
+from dayuan_geo.ingest.guard import _EXPECTED, _KIND_NAMES, Limits, Raw, Refused, extract_zip, short, sniff
+
+__all__ = ["FORMATS", "SUFFIXES", "Limits", "Raw", "Refused", "read_file"]
 
 FORMATS = ("GeoJSON", "GeoPackage", "Shapefile (zip)", "File Geodatabase (zip)", "CSV", "XLSX", "GeoParquet")
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv", ".txt", ".xlsx", ".parquet", ".geoparquet")
 
-
-@dataclass(frozen=True)
-class Limits:
-    """What a single import may hold; anything larger is refused before it is parsed in bulk."""
-
-    max_bytes: int = 200 * 2**20
-    max_unzipped_bytes: int = 1024 * 2**20
-    max_ratio: float = 200.0  # uncompressed / compressed size of one zip member
-    max_members: int = 5_000
-    max_features: int = 1_000_000
-    max_vertices: int = 20_000_000
-    max_feature_vertices: int = 250_000
-    max_columns: int = 500
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """The defaults, with any of $DAYUAN_IMPORT_MAX_BYTES, _MAX_FEATURES, _MAX_VERTICES raised or lowered."""
-        values = {}
-        for field_name in ("max_bytes", "max_features", "max_vertices"):
-            raw = os.environ.get(f"DAYUAN_IMPORT_{field_name.upper()}")
-            if raw:
-                try:
-                    values[field_name] = max(1, int(raw))
-                except ValueError:
-                    raise ValueError(f"DAYUAN_IMPORT_{field_name.upper()}={raw!r} is not a whole number") from None
-        return cls(**values)
+_CPG = {"936": "gbk", "cp936": "gbk", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030", "65001": "utf-8",
+        "utf-8": "utf-8", "utf8": "utf-8", "cp65001": "utf-8", "big5": "big5", "950": "big5"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "gbk": "GBK", "gb18030": "GB18030", "big5": "Big5"}
 
 
-class Refused(Exception):
-    """The file as a whole cannot be taken; the message says why and what to do."""
+def _cpg_encoding(text: str) -> str | None:
+    """The encoding a .cpg names: `UTF-8`, `936`, `ANSI 936`, `GB2312`, `GB18030`, ..., else None."""
+    name = text.strip().lower().replace("_", "-")
+    name = name.removeprefix("ansi").strip(" -")
+    return _CPG.get(name) or _CPG.get(name.replace("-", ""))
 
 
-# ---- sniffing and archives ----------------------------------------------------------------------
-
-def sniff(path: Path) -> str:
-    """What the bytes of path are, whatever its name says: zip, sqlite, parquet, json, text or binary."""
-    with open(path, "rb") as fh:
-        head = fh.read(8192)
-        fh.seek(0, 2)
-        size = fh.tell()
-        tail = b""
-        if size >= 8:
-            fh.seek(-4, 2)
-            tail = fh.read(4)
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
-    if head.startswith(b"SQLite format 3\x00"):
-        return "sqlite"
-    if head.startswith(b"PAR1") and tail == b"PAR1":
-        return "parquet"
-    if b"\x00" in head:
-        return "binary"
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text[:1] in (b"{", b"["):
-        return "json"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a cut multi-byte character at the end is fine
-            try:
-                head.decode("gb18030")
-            except UnicodeDecodeError:
-                return "binary"
-    return "text" if head.strip() else "empty"
+def _dbf_text(dbf: Path) -> bytes:
+    """The text of a .dbf: its field names and records, not the binary header around them."""
+    data = dbf.read_bytes()
+    if len(data) < 32:
+        return b""
+    n_records = int.from_bytes(data[4:8], "little")
+    header_len = int.from_bytes(data[8:10], "little")
+    record_len = int.from_bytes(data[10:12], "little")
+    names = b" ".join(data[pos:pos + 11].split(b"\x00", 1)[0] for pos in range(32, header_len - 32, 32)
+                      if data[pos:pos + 1] != b"\r")
+    end = min(len(data), header_len + n_records * max(record_len, 1))
+    return names + b" " + data[header_len:end]
 
 
-_EXPECTED = {
-    ".geojson": "json", ".json": "json", ".gpkg": "sqlite", ".zip": "zip", ".xlsx": "zip",
-    ".csv": "text", ".txt": "text", ".parquet": "parquet", ".geoparquet": "parquet",
-}
-_KIND_NAMES = {"zip": "a ZIP archive", "sqlite": "an SQLite database (GeoPackage)", "parquet": "a Parquet file",
-               "json": "JSON text", "text": "plain text", "binary": "binary data", "empty": "empty"}
-
-
-def _member_problem(info: zipfile.ZipInfo) -> str | None:
-    name = info.filename
-    if "\\" in name:
-        name = name.replace("\\", "/")
-    pure = PurePosixPath(name)
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return f"member {info.filename!r} has an absolute path"
-    if ".." in pure.parts:
-        return f"member {info.filename!r} points outside the archive ('..')"
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        return f"member {info.filename!r} is a symbolic link"
-    if info.flag_bits & 0x1:
-        return f"member {info.filename!r} is encrypted"
+def decode_guess(text: bytes) -> str | None:
+    """UTF-8 when the bytes decode as UTF-8 (text that decodes both ways is UTF-8), else GB18030 (GBK's
+    superset, what Chinese GIS writes without saying), else None."""
+    for enc in ("utf-8", "gb18030"):
+        try:
+            text.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
     return None
 
 
-def check_zip(path: Path, limits: Limits) -> list[zipfile.ZipInfo]:
-    """The members of a zip archive, after refusing traversal, links, encryption and bombs."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise Refused(f"broken ZIP archive ({exc})") from None
-    if len(infos) > limits.max_members:
-        raise Refused(f"archive holds {len(infos):,} members; at most {limits.max_members:,} are accepted")
-    total = 0
-    for info in infos:
-        problem = _member_problem(info)
-        if problem:
-            raise Refused(f"unsafe archive: {problem}")
-        total += info.file_size
-        if info.file_size > 1_000_000 and info.file_size / max(info.compress_size, 1) > limits.max_ratio:
-            raise Refused(
-                f"archive member {info.filename!r} expands {info.file_size / max(info.compress_size, 1):,.0f} "
-                f"times (at most {limits.max_ratio:,.0f}); looks like a zip bomb"
-            )
-    if total > limits.max_unzipped_bytes:
-        raise Refused(f"archive expands to {total:,} bytes; at most {limits.max_unzipped_bytes:,} are accepted")
-    return infos
-
-
-def extract_zip(path: Path, dest: Path, limits: Limits) -> list[Path]:
-    """Extract a checked archive, counting real bytes (headers can lie); returns the files written."""
-    infos = check_zip(path, limits)
-    written = []
-    total = 0
-    with zipfile.ZipFile(path) as zf:
-        for info in infos:
-            if info.is_dir():
-                continue
-            rel = PurePosixPath(info.filename.replace("\\", "/"))
-            target = dest.joinpath(*rel.parts)
-            if dest.resolve() not in target.resolve().parents:
-                raise Refused(f"unsafe archive: member {info.filename!r} points outside the archive")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            size = 0
-            try:
-                with zf.open(info) as src, open(target, "wb") as out:
-                    while chunk := src.read(1 << 20):
-                        size += len(chunk)
-                        total += len(chunk)
-                        if size > info.file_size or total > limits.max_unzipped_bytes:
-                            raise Refused(f"archive member {info.filename!r} is larger than its header says")
-                        out.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                raise Refused(f"broken ZIP archive member {info.filename!r} ({exc})") from None
-            written.append(target)
-    return written
-
-
-# ---- readers ------------------------------------------------------------------------------------
-
-@dataclass
-class Raw:
-    """What a reader found: attribute columns as text/values, and geometry when the format has it."""
-
-    frame: pd.DataFrame
-    geometry: np.ndarray | None  # shapely geometries in the file's coordinates
-    crs: pyproj.CRS | None
-    fmt: str
-    first_row: int = 1  # the row number users see for the first data row
-
-
-_CPG = {"936": "gbk", "cp936": "gbk", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030", "65001": "utf-8",
-        "utf-8": "utf-8", "utf8": "utf-8", "big5": "big5", "950": "big5"}
-
-
 def _shapefile_encoding(shp: Path) -> str:
-    """The .cpg's encoding; without one, UTF-8 if the .dbf decodes as UTF-8, else GBK (Chinese GIS default)."""
+    """The .cpg's encoding; without one, what the .dbf's records decode as (UTF-8 first, then GBK)."""
     for cpg in shp.parent.glob("*"):
         if cpg.suffix.lower() == ".cpg" and cpg.stem == shp.stem:
-            name = cpg.read_text(encoding="ascii", errors="ignore").strip().lower()
-            if name in _CPG:
-                return _CPG[name]
-            raise Refused(f"{cpg.name} names an unknown encoding {name!r}; use UTF-8 or GBK")
+            text = cpg.read_text(encoding="ascii", errors="ignore")
+            found = _cpg_encoding(text)
+            if found:
+                return found
+            raise Refused.say("imp_m_cpg_unknown", file=cpg.name, name=text.strip()[:40])
     for dbf in shp.parent.glob("*"):
         if dbf.suffix.lower() == ".dbf" and dbf.stem == shp.stem:
-            try:
-                dbf.read_bytes().decode("utf-8")
-                return "utf-8"
-            except UnicodeDecodeError:
-                return "gbk"
+            found = decode_guess(_dbf_text(dbf))
+            if found is None:
+                raise Refused.say("imp_m_dbf_undecodable", file=dbf.name)
+            return found
     return "utf-8"
 
 
@@ -215,7 +88,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
             warnings.simplefilter("ignore", RuntimeWarning)
             layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({_short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=fmt, reason=short(exc)) from None
     if not layers:
         raise Refused(f"{fmt} holds no layer")
     if layer is None:
@@ -224,7 +97,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
         elif table in layers:
             layer = table
         else:
-            raise Refused(f"{fmt} holds several layers ({', '.join(layers[:10])}); name one with --layer")
+            raise Refused.say("imp_m_several_layers", fmt=fmt, layers=", ".join(layers[:10]))
     elif layer not in layers:
         raise Refused(f"{fmt} has no layer {layer!r}; layers: {', '.join(layers[:10])}")
     try:
@@ -242,68 +115,10 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
     except Refused:
         raise
     except Exception as exc:
-        raise Refused(f"not a readable {fmt} ({_short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=fmt, reason=short(exc)) from None
     geom = np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame) else None
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name) if geom is not None else gdf)
     return Raw(frame, geom, gdf.crs if geom is not None else None, fmt)
-
-
-def _csv(path: Path, limits: Limits) -> Raw:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise Refused("CSV is neither UTF-8 nor GBK text")
-    if text.count("\n") > limits.max_features + 1:
-        raise Refused(f"more than {limits.max_features:,} rows; split the file")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise Refused(f"not a readable CSV ({_short(exc)})") from None
-    if len(frame.columns) > limits.max_columns:
-        raise Refused(f"{len(frame.columns)} columns; at most {limits.max_columns} are accepted")
-    return Raw(frame, None, None, "CSV")
-
-
-def _xlsx(path: Path, limits: Limits) -> Raw:
-    import openpyxl
-    from openpyxl.xml import DEFUSEDXML
-
-    if not DEFUSEDXML:  # openpyxl parses with defusedxml when it is installed; never without it
-        raise Refused("Excel import needs the defusedxml package")
-    names = {i.filename for i in check_zip(path, limits)}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise Refused("not an Excel workbook (.xlsx): the archive lacks xl/workbook.xml")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            rows = []
-            for values in ws.iter_rows(values_only=True):
-                if len(rows) > limits.max_features + 1:
-                    raise Refused(f"more than {limits.max_features:,} rows; split the workbook")
-                rows.append(values)
-        finally:
-            wb.close()
-    except Refused:
-        raise
-    except Exception as exc:
-        raise Refused(f"broken Excel workbook ({_short(exc)})") from None
-    while rows and all(v is None or str(v).strip() == "" for v in rows[0]):
-        rows.pop(0)
-    if not rows:
-        raise Refused("the first worksheet is empty")
-    header = [str(v).strip() if v is not None else "" for v in rows[0]]
-    if len(header) > limits.max_columns:
-        raise Refused(f"{len(header)} columns; at most {limits.max_columns} are accepted")
-    body = [list(r) + [None] * (len(header) - len(r)) for r in rows[1:]
-            if any(v is not None and str(v).strip() != "" for v in r)]
-    frame = pd.DataFrame([r[: len(header)] for r in body], columns=_unique(header), dtype=object)
-    return Raw(frame, None, None, "XLSX", first_row=1)
 
 
 def _parquet(path: Path, limits: Limits) -> Raw:
@@ -314,7 +129,7 @@ def _parquet(path: Path, limits: Limits) -> Raw:
         rows = pf.metadata.num_rows
         geo = (pf.schema_arrow.metadata or {}).get(b"geo")
     except Exception as exc:
-        raise Refused(f"not a readable Parquet file ({_short(exc)})") from None
+        raise Refused(f"not a readable Parquet file ({short(exc)})") from None
     if rows > limits.max_features:
         raise Refused(f"{rows:,} rows; at most {limits.max_features:,} are accepted")
     if len(pf.schema_arrow.names) > limits.max_columns:
@@ -328,34 +143,78 @@ def _parquet(path: Path, limits: Limits) -> Raw:
             return Raw(frame, geom, gdf.crs, "GeoParquet")
         return Raw(pd.read_parquet(path), None, None, "Parquet")
     except Exception as exc:
-        raise Refused(f"not a readable GeoParquet file ({_short(exc)})") from None
+        raise Refused(f"not a readable GeoParquet file ({short(exc)})") from None
+
+
+_GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                   "GeometryCollection"}
+# Properties DataV (datav.aliyun.com areas) and AMap district files carry on every feature.
+MAP_APP_PROPERTIES = ("adcode", "center", "centroid", "citycode", "childrenNum", "acroutes")
+
+
+def _json(path: Path, work: Path, *, table: str, limits: Limits) -> Raw:
+    """A FeatureCollection, or what public boundary files often are instead: a JSON array of
+    features, one feature, or a bare geometry, read as a collection."""
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Refused.say("imp_m_json_unreadable", reason=short(exc)) from None
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features, target = doc.get("features"), path
+    elif isinstance(doc, list):
+        features, target = doc, None
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features, target = [doc], None
+    elif isinstance(doc, dict) and doc.get("type") in _GEOMETRY_TYPES:
+        features, target = [{"type": "Feature", "properties": {}, "geometry": doc}], None
+    else:
+        raise Refused.say("imp_m_json_not_geojson")
+    if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
+        raise Refused.say("imp_m_json_not_geojson")
+    if len(features) > limits.max_features:
+        raise Refused.say("imp_m_too_many_rows", limit=limits.max_features)
+    if target is None:
+        features = [f if f.get("type") == "Feature" else {"type": "Feature", "properties": {}, "geometry": f}
+                    for f in features]
+        target = work / "features.geojson"
+        target.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    raw = _vector(target, "GeoJSON", layer=None, table=table, limits=limits)
+    props = [f.get("properties") or {} for f in features[:50]]
+    if not doc_names_crs(doc) and any(k in p for p in props for k in MAP_APP_PROPERTIES):
+        raw.map_app = "DataV/AMap (adcode, center)"
+    return raw
+
+
+def doc_names_crs(doc: object) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("crs"), dict)
 
 
 def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str | None = None,
-              name: str | None = None) -> Raw:
+              name: str | None = None, score: sheets.ScoreFn | None = None, header_row: int | None = None,
+              sheet: str | None = None) -> Raw:
     """Read any supported file; Refused with a clear message for anything unsafe or unreadable."""
     name = name or path.name
     suffix = Path(name).suffix.lower()
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise Refused(f"file is {size:,} bytes; at most {limits.max_bytes:,} are accepted")
+        raise Refused.say("imp_m_too_many_bytes", size=f"{size:,}", limit=f"{limits.max_bytes:,}")
     if suffix == ".shp":
-        raise Refused("upload a shapefile as one .zip holding its .shp, .shx, .dbf, .prj and .cpg files")
+        raise Refused.say("imp_m_bare_shp")
     if suffix not in _EXPECTED:
-        raise Refused(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(FORMATS)}")
+        raise Refused.say("imp_m_unsupported", suffix=suffix or "(none)", formats=", ".join(FORMATS))
     kind = sniff(path)
     if kind == "empty":
-        raise Refused("file is empty")
+        raise Refused.say("imp_m_empty")
     if kind != _EXPECTED[suffix]:
-        raise Refused(f"file is named {suffix} but holds {_KIND_NAMES.get(kind, kind)}; refused")
+        raise Refused.say("imp_m_mislabelled", suffix=suffix, kind=_KIND_NAMES.get(kind, kind))
     if suffix in (".geojson", ".json"):
-        return _vector(path, "GeoJSON", layer=None, table=table, limits=limits)
+        return _json(path, work, table=table, limits=limits)
     if suffix == ".gpkg":
         return _vector(path, "GeoPackage", layer=layer, table=table, limits=limits)
     if suffix in (".csv", ".txt"):
-        return _csv(path, limits)
+        return sheets.read_csv(path, limits, score=score, header_row=header_row)
     if suffix == ".xlsx":
-        return _xlsx(path, limits)
+        return sheets.read_xlsx(path, limits, score=score, header_row=header_row, sheet=sheet)
     if suffix in (".parquet", ".geoparquet"):
         return _parquet(path, limits)
     files = extract_zip(path, work, limits)
@@ -370,29 +229,15 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
         stems = {f.suffix.lower() for f in files if f.stem == shp.stem and f.parent == shp.parent}
         missing = [s for s in (".shx", ".dbf") if s not in stems]
         if missing:
-            raise Refused(f"shapefile {shp.name} lacks its {' and '.join(missing)} file")
-        return _vector(shp, "Shapefile", layer=None, table=table, limits=limits, encoding=_shapefile_encoding(shp))
+            raise Refused.say("imp_m_shp_lacks", name=shp.name, missing=" + ".join(missing))
+        encoding = _shapefile_encoding(shp)
+        raw = _vector(shp, "Shapefile", layer=None, table=table, limits=limits, encoding=encoding)
+        raw.encoding = ENCODING_NAMES.get(encoding, encoding)
+        return raw
     if len(shps) > 1:
-        raise Refused("archive holds several shapefiles; send one per import")
+        raise Refused.say("imp_m_zip_several_shapefiles")
     if any(f.name == "workbook.xml" for f in files):
         raise Refused("an Excel workbook renamed to .zip; send it as .xlsx")
-    raise Refused("archive holds no shapefile (.shp) or File Geodatabase (.gdb)")
+    raise Refused.say("imp_m_zip_no_shapefile")
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, n in enumerate(names):
-        n = n or f"column_{i + 1}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}_{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
-    return out

@@ -22,6 +22,7 @@ import pandas as pd
 from dayuan_geo import access
 from dayuan_geo import schema as S
 from dayuan_geo.overview import queries
+from dayuan_geo.uscc import uscc_problem
 
 Cursor = queries.Cursor
 
@@ -84,7 +85,7 @@ def clean_firm_id(value: object) -> str | None:
 
 def uscc_check(code: object) -> str | None:
     """What is wrong with a credit code (GB 32100 check digit), None when it is valid."""
-    return S.uscc_problem(code)
+    return uscc_problem(code)
 
 
 # ---- questions ----------------------------------------------------------------------------------

@@ -49,3 +49,39 @@ def test_upload_check_confirm(import_server, page, tmp_path):
     # a deep link makes Streamlit probe /import/_stcore/...; those 404s are its own, not the page's
     assert all(u.split("/import/", 1)[-1].startswith("_stcore/") for u in missing), missing
     assert all("404" in e for e in page.console_errors), page.console_errors
+
+
+def test_titled_ledger_reports_in_chinese(import_server, page, tmp_path):
+    """A village's Excel 台账 (title row, blank row, no 行业 column) checks in one step, reported in Chinese."""
+    import datetime as dt
+
+    import geopandas as gpd
+    import openpyxl
+
+    from tests.hostile.corpus import uscc
+
+    server, data = import_server
+    point = gpd.read_parquet(dataset.table_path(data, "parcels")).geometry.iloc[2].representative_point()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws["A1"] = "大源街道物流企业安全风险台账（2024年）"
+    ws.merge_cells("A1:G1")
+    ws.append([])
+    ws.append(["企业编号", "企业名称", "统一社会信用代码", "风险等级", "列入日期", "经度", "纬度"])
+    ws.append(["TZ-1", "广州市台账快运有限公司", uscc("91440111MA5T00001"), "黑榜", dt.datetime(2024, 3, 5),
+               point.x, point.y])
+    upload = tmp_path / "台账.xlsx"
+    wb.save(upload)
+    page.goto(server.url + "/import", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=60_000)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(upload))
+    page.wait_for_timeout(1000)
+    page.get_by_label("导入到").click()
+    page.get_by_role("option", name="企业 (firms)").click()
+    page.get_by_role("button", name="检查文件").click()
+    page.wait_for_selector("text=检查通过", timeout=60_000)
+    body = page.inner_text("body")
+    assert "工作表 台账" in body and "读取 1 行" in body
+    page.screenshot(path=str(SCREENSHOTS / "import-ledger.png"), full_page=True)
+    assert not page.locator('[data-testid="stException"]').count()

@@ -19,9 +19,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
-from dayuan_geo.ingest.run import Limits
+from dayuan_geo.ingest.read import Limits
+from dayuan_geo.uscc import uscc_check_char
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Sample:
 
 
 def uscc(body17: str) -> str:
-    return body17 + S.uscc_check_char(body17)
+    return body17 + uscc_check_char(body17)
 
 
 def parcel_rows(s: Sample, n: int = 2, **changes) -> gpd.GeoDataFrame:
@@ -349,6 +349,54 @@ def _existing_id(frame, s):
     return frame.assign(企业编号=str(s.firm["firm_id"]))
 
 
+def _xfd_xlsx(d: Path, s: Sample) -> Path:
+    """20,000 rows with a cell in column A and one in XFD (the last column): some 200 KB that a reader
+    padding every row to the sheet's width turns into 327 million cells."""
+    rows = "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>x</t></is></c><c r="XFD{i}"><v>1</v></c></row>'
+                   for i in range(1, 20_001))
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    return _zip(d / "ledger.xlsx", {
+        "[Content_Types].xml": (
+            b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            b'<Default Extension="xml" ContentType="application/xml"/>'
+            b'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            b'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<?xml version="1.0"?><Relationships xmlns="{rel[:-len("relationships")]}package/2006/'
+                        f'relationships"><Relationship Id="r1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+                        '</Relationships>').encode(),
+        "xl/workbook.xml": (f'<?xml version="1.0"?><workbook xmlns="{ns}" xmlns:r="{rel}"><sheets>'
+                            '<sheet name="台账" sheetId="1" r:id="rId1"/></sheets></workbook>').encode(),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ).encode(),
+        "xl/worksheets/sheet1.xml": (f'<?xml version="1.0"?><worksheet xmlns="{ns}"><dimension ref="A1:XFD20000"/>'
+                                     f'<sheetData>{rows}</sheetData></worksheet>').encode(),
+    })
+
+
+def _recursive_view_gpkg(d: Path, s: Sample) -> Path:
+    """A GeoPackage whose only layer is a recursive SQL view that never ends."""
+    import sqlite3
+
+    path = d / "parcels.gpkg"
+    parcel_rows(s, 1).to_file(path, layer="src", driver="GPKG")
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE VIEW parcels AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+            SELECT n AS fid, (SELECT geom FROM src LIMIT 1) AS geom, 'x' AS name FROM r;
+        UPDATE gpkg_contents SET table_name = 'parcels', identifier = 'parcels' WHERE table_name = 'src';
+        UPDATE gpkg_geometry_columns SET table_name = 'parcels' WHERE table_name = 'src';
+        DELETE FROM gpkg_ogr_contents;
+    """)
+    con.commit()
+    con.close()
+    return path
+
+
 CASES: list[Case] = [
     # archives
     Case("zip-dotdot", lambda d, s: _zip(d / "a.zip", {"../evil.shp": b"x", "ok.txt": b"x"}), "outside the archive"),
@@ -396,6 +444,10 @@ CASES: list[Case] = [
     Case("xlsx-bomb", lambda d, s: _zip(d / "bomb.xlsx", _xlsx_with({
         "xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b" " * (40 * 2**20)})), "zip bomb"),
     Case("gpkg-garbage", _fake_gpkg, "not a readable GeoPackage"),
+    Case("xlsx-cells-in-column-xfd", _xfd_xlsx, "16384 columns", table="firms"),
+    Case("gpkg-recursive-view", _recursive_view_gpkg, "time limit", options={"limits": Limits(max_seconds=4)}),
+    Case("memory-limit", lambda d, s: _write_geojson(parcel_rows(s, 3000), d / "many.geojson"), "memory limit",
+         options={"limits": Limits(max_memory=4 * 2**20)}),
     Case("gpkg-two-layers", _two_layers, "several layers"),
     Case("geojson-truncated", _truncated_geojson, "not a readable GeoJSON"),
     Case("geojson-no-features", _empty_geojson, "no rows"),
