@@ -1,525 +1,55 @@
-"""UI text in Chinese (the default) and English. Column and status labels live in schema."""
+"""UI text in Chinese (the default) and English, number/area formatting, and the one escaper.
+
+The labels live in `labels/*.toml`, one file per feature, each key a table with `zh` and `en`; they
+are read once, on first use, and a key found in two files is refused. Column and status labels live
+in schema.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import tomllib
+from pathlib import Path
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
+LABELS_DIR = Path(__file__).resolve().parent / "labels"
 
-TEXT: dict[str, tuple[str, str]] = {
-    "app_title": ("大源街道土地释放看板", "Dayuan Land-Release Dashboard"),
-    "language": ("语言", "Language"),
-    "demo_badge": ("演示数据 · 几何为合成示意", "Demo data · synthetic geometry"),
-    "demo_mixed_badge": ("演示数据与导入数据混合 · 含演示数据的表：{tables}",
-                         "Demo data mixed with imports · tables holding demo rows: {tables}"),
-    "imp_sum_imported": ("已将 {file} 导入{table}，生成版本 v{version}：新增 {added}，修改 {changed}，删除 {removed}",
-                         "Imported {file} into {table} as version {version}: {added} added, {changed} changed, "
-                         "{removed} removed"),
-    "imp_sum_unchanged": ("{file} 与{table}现有数据一致，未生成新版本",
-                          "{file} holds nothing new for {table}: no new version"),
-    "imp_sum_checked": ("已检查 {file}（仅检查，未写入）：将新增 {added}，修改 {changed}，删除 {removed}",
-                        "Checked {file} (nothing written): would add {added}, change {changed}, remove {removed}"),
-    "imp_sum_refused": ("已拒绝 {file}：{errors} 个错误（涉及 {rows}/{read} 行），未导入任何数据",
-                        "Refused {file}: {errors} error(s) in {rows} of {read} rows; nothing imported"),
-    "imp_mapping": ("列对应（可选）", "Column mapping (optional)"),
-    "imp_mapping_help": (
-        "文件中列名与系统不一致时，每行写一条“系统列=文件列”，如 current_use=现状用途（与命令行 --map 相同）",
-        "When the file names a column differently, one line per column: TARGET=SOURCE, e.g. current_use=现状用途 "
-        "(the same as --map on the command line)",
-    ),
-    "imported_badge": ("正式数据", "Imported data"),
-    "data_as_of": ("数据截至", "Data as of"),
-    "dataset_version": ("数据版本", "Dataset version"),
-    "role": ("角色", "Role"),
-    "local_mode": ("本机模式：仅限本机访问", "Local mode: this machine only"),
-    "page_overview": ("总览", "Overview"),
-    "overview_title": ("大源街道物流园区整治与土地释放总览", "Dayuan Street: park remediation and land release"),
-    "overview_caption": (
-        "大源街道（白云区）村级物流园区整治提升：园区关停、改造或规范，清租腾退、拆除后释放土地用于新产业。",
-        "Dayuan Street (Baiyun District) is remediating its village logistics parks: parks are shut down, "
-        "redeveloped or regularised, and land is released for new industry.",
-    ),
-    "kpi_released": ("已释放土地", "Land released"),
-    "kpi_released_help": (
-        "截至数据日期已释放地块面积合计（按CGCS2000高斯投影计算）；增量为较一个月前",
-        "Area of parcels released by the data date (computed in CGCS2000 GK); delta against a month earlier",
-    ),
-    "kpi_year_target": ("本年释放 / 年度目标", "Released this year / target"),
-    "kpi_parcels": ("已释放地块", "Parcels released"),
-    "kpi_projects": ("整治项目", "Remediation projects"),
-    "kpi_completed": ("已竣工", "Completed"),
-    "kpi_overdue": ("逾期项目", "Overdue projects"),
-    "kpi_overdue_help": ("计划完成日期已过且未竣工", "Past their planned finish and not completed"),
-    "kpi_stalled": ("停滞项目", "Stalled projects"),
-    "kpi_stalled_help": ("超过{days}天无阶段变化", "No stage change for more than {days} days"),
-    "kpi_blacklisted": ("黑榜企业", "Blacklisted firms"),
-    "kpi_high_risk": ("高危企业", "High-risk firms"),
-    "kpi_inspections": ("本年巡查次数", "Inspections this year"),
-    "kpi_rectification": ("本年责令整改企业", "Firms ordered to rectify this year"),
-    "of_target": ("目标 {target}", "target {target}"),
-    "no_target": ("未设年度目标", "no target set"),
-    "unit_wan_m2": ("万㎡", "10k m²"),
-    "unit_m2": ("㎡", "m²"),
-    "chart_released_title": ("土地释放进度（按月）", "Land released by month"),
-    "chart_month": ("月份", "Month"),
-    "chart_released_month": ("当月释放(㎡)", "Released in month (m²)"),
-    "chart_cumulative": ("累计释放(㎡)", "Cumulative (m²)"),
-    "chart_funnel_title": ("整治阶段漏斗（到达各阶段的项目数）", "Remediation funnel (projects reaching each stage)"),
-    "chart_projects": ("项目数", "Projects"),
-    "map_title": ("地块释放状态与黑榜企业分布", "Parcels by release status, blacklisted firms"),
-    "map_caption": (
-        "无在线底图：村居边界与名称为本产品自带图层。点位为黑榜企业。",
-        "No online base map: village outlines and names are the product's own layers. Points are blacklisted firms.",
-    ),
-    "legend": ("图例", "Legend"),
-    "legend_blacklisted": ("黑榜企业", "Blacklisted firm"),
-    "legend_village": ("村居边界", "Village boundary"),
-    "tt_parcel": ("地块", "Parcel"),
-    "tt_park": ("园区", "Park"),
-    "tt_village": ("村居", "Village"),
-    "tt_area": ("面积", "Area"),
-    "tt_status": ("状态", "Status"),
-    "tt_released_on": ("释放日期", "Released on"),
-    "tt_firm": ("企业", "Firm"),
-    "tt_risk": ("风险等级", "Risk level"),
-    "tt_list_status": ("处置状态", "Status"),
-    "tt_reason": ("原因", "Reason"),
-    "tt_listed_on": ("列入日期", "Listed on"),
-    "hidden_for_role": ("（当前角色不可见）", "(hidden for your role)"),
-    "export_csv": ("导出 CSV", "Export CSV"),
-    "export_xlsx": ("导出 Excel", "Export XLSX"),
-    "export_geojson": ("导出 GeoJSON", "Export GeoJSON"),
-    "export_geoparquet": ("导出 GeoParquet", "Export GeoParquet"),
-    "export_not_allowed": ("当前角色无导出权限", "Your role may not export this data"),
-    # ---- remediation tracker ----
-    "page_remediation": ("整治进展", "Remediation tracker"),
-    "rem_title": ("园区整治进展：阶段、逾期与停滞", "Park remediation: stages, late and stuck projects"),
-    "rem_caption": (
-        "各园区整治项目所处阶段与历程；今日线为数据截至日 {as_of}。阶段目录来自配置文件。",
-        "Where each park's remediation stands and how it got there; today's line is the data date "
-        "{as_of}. The stages come from the stage catalogue file.",
-    ),
-    "rem_filter_mode": ("整治模式", "Mode"),
-    "rem_filter_village": ("村居", "Village"),
-    "rem_filter_all": ("全部", "All"),
-    "rem_threshold": ("停滞阈值(天)", "Stuck after (days)"),
-    "rem_threshold_help": ("超过该天数无阶段变化且未竣工即为停滞",
-                           "No stage change for longer than this, and not completed"),
-    "rem_kpi_projects": ("项目数", "Projects"),
-    "rem_kpi_released": ("这些园区已释放土地", "Land released in these parks"),
-    "rem_share_of_parks": ("占园区面积 {share}", "{share} of their area"),
-    "rem_pipeline": ("阶段分布", "Stage pipeline"),
-    "rem_pipeline_title": ("各阶段项目数", "Projects at each stage"),
-    "rem_pipeline_title_area": ("各阶段园区面积", "Park area at each stage"),
-    "rem_measure": ("指标", "Measure"),
-    "rem_measure_projects": ("项目数", "Projects"),
-    "rem_measure_park_area_m2": ("园区面积", "Park area"),
-    "rem_split": ("分组", "Split by"),
-    "rem_split_mode": ("整治模式", "Mode"),
-    "rem_split_village_code": ("村居", "Village"),
-    "rem_axis_area": ("面积(㎡)", "Area (m²)"),
-    "rem_timeline": ("项目时间线", "Project timeline"),
-    "rem_gantt_title": ("计划(灰)与实际阶段进程", "Planned (grey) against actual stages"),
-    "rem_planned": ("计划工期", "Planned"),
-    "rem_overdue_mark": ("逾期(计划完成日)", "Overdue (planned finish)"),
-    "rem_days": ("天", "days"),
-    "rem_gantt_limited": (
-        "显示 {shown}/{total} 个项目：逾期项目优先，其次停滞项目，其余按最近启动；可用上方筛选缩小范围。",
-        "Showing {shown} of {total} projects: the late ones first, then the stuck ones, then the most "
-        "recently started; narrow them with the filters above.",
-    ),
-    "rem_rows_capped": ("显示前 {shown:,} 行，共 {total:,} 行；导出文件包含全部。",
-                        "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
-    "rem_late_stuck": ("逾期与停滞", "Late and stuck"),
-    "rem_late_tab": ("逾期项目 {n}", "Late {n}"),
-    "rem_stuck_tab": ("停滞项目 {n}", "Stuck {n}"),
-    "rem_late_none": ("没有逾期项目", "No project is late"),
-    "rem_stuck_none": ("没有停滞项目", "No project is stuck"),
-    "rem_durations": ("阶段耗时", "Stage durations"),
-    "rem_durations_title": ("各阶段停留天数（中位数与分布）", "Days spent in each stage (median and spread)"),
-    "rem_days_in_stage": ("停留天数", "Days in stage"),
-    "rem_include_ongoing": ("包含尚未结束的阶段(按至今天数计)", "Include stages still open (days so far)"),
-    "rem_map_title": ("园区整治地图", "Parks by remediation"),
-    "rem_color_by": ("着色", "Colour by"),
-    "rem_color_stage": ("所处阶段", "Stage"),
-    "rem_color_late": ("逾期天数", "Days late"),
-    "rem_map_caption": ("点击园区查看整治历程。", "Click a park to see its project story."),
-    "rem_map_limited": (
-        "地图显示 {shown}/{total} 个园区：逾期优先，其次停滞，其余按最近启动；可用上方筛选缩小范围。",
-        "The map shows {shown} of {total} parks: the late first, then the stuck, then the most recently "
-        "started; narrow them with the filters above.",
-    ),
-    "rem_late_completed": ("已竣工", "Completed"),
-    "rem_late_on_time": ("未逾期", "On time"),
-    "rem_late_late_90": ("逾期≤90天", "Late ≤ 90 days"),
-    "rem_late_late_365": ("逾期91–365天", "Late 91–365 days"),
-    "rem_late_late_more": ("逾期>365天", "Late > 365 days"),
-    "rem_late_not_started": ("无在办项目", "No project under way"),
-    "rem_story": ("园区整治历程", "Project story"),
-    "rem_story_pick": ("选择园区（或在地图上点击）", "Pick a park (or click it on the map)"),
-    "rem_story_placeholder": ("请选择园区", "Choose a park"),
-    "rem_story_no_project": ("该园区截至数据日期没有整治项目", "This park has no remediation project by the data date"),
-    "rem_story_stages": ("各阶段日期", "Stages and dates"),
-    "rem_story_parcels": ("已释放地块 {n} 宗，共 {area}", "{n} parcels released, {area} in all"),
-    "rem_story_firms": ("园区内企业 {n} 家", "{n} firms in the park"),
-    "rem_story_names_hidden": ("当前角色不可查看企业名称", "Firm names are hidden for your role"),
-    "rem_status_overdue": ("逾期 {days} 天", "{days} days late"),
-    "rem_status_stuck": ("{days} 天无阶段变化", "no stage change for {days} days"),
-    "rem_progress": ("各园区释放进度", "Progress per park"),
-    "rem_progress_title": ("已释放面积与园区面积（释放最多的前30个园区）",
-                           "Released area against park area (top 30 parks by land released)"),
-    "rem_exports": ("导出", "Exports"),
-    "rem_export_projects": ("项目清单", "Project list"),
-    "rem_export_history": ("阶段记录", "Stage history"),
-    "rem_stage": ("阶段", "Stage"),
-    "rem_days_late": ("逾期天数", "Days late"),
-    "rem_days_idle": ("无变化天数", "Days idle"),
-    "rem_released": ("已释放面积(㎡)", "Released (m²)"),
-    "rem_park_area": ("园区面积(㎡)", "Park area (m²)"),
-    "rem_col_park_id": ("园区编号", "Park ID"),
-    "rem_col_park": ("园区", "Park"),
-    "rem_col_village": ("村居", "Village"),
-    "rem_col_last_change": ("最近阶段变化", "Last stage change"),
-    "rem_col_progress": ("释放进度", "Released share"),
-    "rem_col_released_parcels": ("已释放地块数", "Parcels released"),
-    "rem_col_parcels": ("地块数", "Parcels"),
-    "rem_col_left_on": ("离开日期", "Left on"),
-    "rem_col_ongoing": ("进行中", "Open"),
-    "rem_col_stays": ("样本数", "Stays"),
-    "rem_col_median": ("中位数(天)", "Median (days)"),
-    "rem_col_q1": ("下四分位(天)", "Lower quartile (days)"),
-    "rem_col_q3": ("上四分位(天)", "Upper quartile (days)"),
-    "rem_col_min": ("最短(天)", "Shortest (days)"),
-    "rem_col_max": ("最长(天)", "Longest (days)"),
-    "rem_col_area": ("面积(㎡)", "Area (m²)"),
-    "rem_col_released_on": ("释放日期", "Released on"),
-    "rem_col_planned_use": ("规划用途", "Planned use"),
-    "rem_col_parcel_id": ("地块编号", "Parcel ID"),
-    "rem_col_parcel_name": ("地块名称", "Parcel name"),
-    # ---- base map ----
-    "basemap": ("底图", "Base map"),
-    "basemap_help": (
-        "所有地图共用。“无底图”不访问任何外部服务器；高德等 GCJ-02 底图下图层自动纠偏显示。",
-        "Used by every map. “None” asks no outside server; on a GCJ-02 base map (AMap) the layers "
-        "are shifted to match it.",
-    ),
-    "basemap_gcj02": ("GCJ-02 底图：图层已纠偏显示，数据仍为 WGS 84", "GCJ-02 base map: layers shifted for "
-                      "display; data stays WGS 84"),
-    "basemap_config_error": ("底图设置有误，已改用无底图：{problem}", "The base-map setting is wrong; showing "
-                             "no base map: {problem}"),
-    # ---- accounts, roles and audit ----
-    "page_login": ("登录", "Sign in"),
-    "page_audit": ("审计日志", "Audit log"),
-    "login_title": ("登录大源街道土地释放看板", "Sign in to the Dayuan dashboard"),
-    "login_user": ("用户名", "User name"),
-    "login_password": ("密码", "Password"),
-    "login_submit": ("登录", "Sign in"),
-    "login_failed": ("用户名或密码错误", "Wrong user name or password"),
-    "login_locked": ("尝试次数过多，请 {seconds} 秒后再试", "Too many attempts: try again in {seconds} s"),
-    "login_oidc": ("使用单位账号登录", "Sign in with your organisation account"),
-    "sign_out": ("退出登录", "Sign out"),
-    "signed_in_as": ("已登录：{name} · {role}", "Signed in: {name} · {role}"),
-    "no_role": ("账号 {name} 未分配角色，请联系管理员。", "The account {name} has no role: ask an administrator."),
-    "local_only_refused": (
-        "本机模式只接受本机访问。请在本机打开，或由管理员创建账号（python -m dayuan_geo users add）。",
-        "Local mode serves this machine only. Open the dashboard on this machine, or ask an administrator "
-        "to create accounts (python -m dayuan_geo users add).",
-    ),
-    "auth_broken": ("账号配置文件无法读取，请联系管理员。", "The accounts file is unreadable: ask an administrator."),
-    "audit_title": ("审计日志：导出与导入", "Audit log: exports and imports"),
-    "audit_caption": (
-        "每次导出和导入都记录在此：谁、何时、什么数据、筛选条件、行数。日志只追加，不可修改。",
-        "Every export and import is recorded here: who, when, what, with which filter, how many rows. "
-        "The log is append-only.",
-    ),
-    "audit_intact": ("日志链完整：未发现修改或删除", "Log chain intact: nothing edited or removed"),
-    "audit_broken": ("日志链断裂：有记录被修改或删除", "Log chain broken: entries were edited or removed"),
-    "audit_empty": ("尚无导出或导入记录", "No exports or imports yet"),
-    "audit_action": ("操作", "Action"),
-    "audit_user": ("用户", "User"),
-    "audit_at": ("时间（UTC）", "When (UTC)"),
-    "audit_role": ("角色", "Role"),
-    "audit_what": ("数据", "Data"),
-    "audit_filters": ("筛选条件", "Filter"),
-    "audit_rows": ("行数", "Rows"),
-    "audit_detail": ("详情", "Detail"),
-    "audit_export": ("导出", "Export"),
-    "audit_import": ("导入", "Import"),
-    "audit_restore": ("恢复版本", "Restore"),
-    # firms and safety (pages/firms.py, dayuan_geo/safety.py)
-    "fs_page": ("企业与安全", "Firms and safety"),
-    "fs_title": ("黑榜、高危企业与安全巡查", "Blacklisted and high-risk firms, safety inspections"),
-    "fs_caption": (
-        "黑榜与高危企业在哪里、处置到哪一步、是否位于或临近正在腾退或已释放的地块；巡查与整改情况。",
-        "Where the blacklisted and high-risk firms are, what happened to them, whether they sit on or near "
-        "land being released; inspections and rectification.",
-    ),
-    "fs_insp_year": ("巡查统计年度", "Inspection year"),
-    "fs_kpi_insp_year": ("{year}年巡查次数", "Inspections in {year}"),
-    "fs_kpi_rect_year": ("{year}年责令整改企业", "Firms ordered to rectify in {year}"),
-    "fs_kpi_rect_orders": ("整改通知 {n} 份", "{n} orders"),
-    "fs_kpi_rect_help": (
-        "年内至少一次巡查结果为“责令整改”的企业数（去重）",
-        "Distinct firms with at least one inspection outcome 'rectification ordered' in the year",
-    ),
-    "fs_filters": ("筛选", "Filters"),
-    "fs_all": ("全部", "All"),
-    "fs_tab_map": ("地图", "Map"),
-    "fs_tab_list": ("名单", "List"),
-    "fs_tab_near": ("临近释放地块", "Near land being released"),
-    "fs_tab_inspections": ("巡查", "Inspections"),
-    "fs_show_ordinary": ("显示一般企业", "Show ordinary firms"),
-    "fs_density_caption": ("一般企业 {n:,} 家，以六边形密度显示（颜色越深越密集）。",
-                           "{n:,} ordinary firms shown as hexagon density (darker is denser)."),
-    "fs_map_caption": (
-        "红点为黑榜企业，橙点为高危企业；点击企业查看档案。底色为腾退中/已释放地块，紫圈为临近释放地块的企业。",
-        "Red points are blacklisted firms, orange high-risk; click a firm for its story. Filled parcels are "
-        "vacating or released; purple rings mark firms near that land.",
-    ),
-    "fs_legend_grid": ("网格边界", "Grid boundary"),
-    "fs_legend_park": ("园区边界", "Park boundary"),
-    "fs_legend_near": ("距释放地块 {d} 米内", "Within {d} m of land being released"),
-    "fs_list_caption": ("共 {n:,} 家；选中一行查看企业档案。", "{n:,} firms; select a row to see the firm's story."),
-    "fs_near_caption": (
-        "地块交付新用地单位前的“一票否决”核查：距腾退中或已释放地块指定距离内的黑榜、高危企业（CGCS2000投影，单位米，位于地块内为0）。",
-        "The veto check before land is handed to a new user: blacklisted and high-risk firms within the chosen "
-        "distance of parcels vacating or released (CGCS2000 projection, metres; 0 means on the parcel).",
-    ),
-    "fs_rows_capped": ("显示前 {shown:,} 行，共 {total:,} 行；导出文件包含全部。",
-                       "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
-    "fs_near_distance": ("距离(米)", "Distance (m)"),
-    "fs_near_parcel_status": ("地块状态", "Parcel status"),
-    "fs_near_per_firm": (
-        "每家企业一行：最近的地块、距离和距离内的地块数；导出文件为全部 {pairs:,} 个（地块，企业）组合。",
-        "One row per firm: its nearest parcel, the distance and the parcels within the distance; the "
-        "export holds all {pairs:,} (parcel, firm) pairs.",
-    ),
-    "fs_col_nearest_parcel": ("最近地块", "Nearest parcel"),
-    "fs_col_nearest_parcel_name": ("最近地块名称", "Nearest parcel name"),
-    "fs_col_nearest_parcel_status": ("最近地块状态", "Nearest parcel status"),
-    "fs_col_parcels_near": ("距离内地块数", "Parcels within the distance"),
-    "fs_grids_over_budget": ("网格 {n} 个，超过地图上限 {budget} 个：不绘制网格边界。",
-                             "{n} grids exceed the map's budget of {budget} polygons: grid outlines are not drawn."),
-    "fs_parks_over_budget": ("园区 {n} 个，超过地图上限 {budget} 个：不绘制园区边界。",
-                             "{n} parks exceed the map's budget of {budget} polygons: park outlines are not drawn."),
-    "fs_brief_tooltips": ("风险企业 {n} 家，超过 {budget} 家：悬停只显示名称、等级和状态，点击企业查看完整档案。",
-                          "{n} risky firms, more than {budget}: hovering shows name, level and status only; "
-                          "click a firm for its full story."),
-    "fs_near_firms": ("涉及企业", "Firms flagged"),
-    "fs_near_parcels": ("涉及地块", "Parcels affected"),
-    "fs_insp_caption": ("统计期间 {start} 至 {end}", "Period {start} to {end}"),
-    "fs_chart_insp_trend": ("巡查次数（近24个月，按结果）", "Inspections per month (last 24 months, by outcome)"),
-    "fs_chart_insp_category": ("按巡查类别", "By category"),
-    "fs_chart_insp_outcome": ("按巡查结果", "By outcome"),
-    "fs_rect_title": ("责令整改企业（{n} 家）", "Firms ordered to rectify ({n})"),
-    "fs_repeat_title": ("屡查屡有问题的企业", "Firms inspected repeatedly with problems"),
-    "fs_repeat_min": ("问题次数不少于", "At least this many problems"),
-    "fs_repeat_caption": ("{n:,} 家企业在期间内至少 {m} 次巡查发现问题（结果非“合格”）。",
-                          "{n:,} firms had a problem found (outcome other than passed) at least {m} times."),
-    "fs_grid_map_title": ("各网格巡查次数", "Inspections per grid"),
-    "fs_story_hint": ("点击地图上的企业或名单中的一行，查看企业档案。",
-                      "Click a firm on the map or a row of the list to see its story."),
-    "fs_story_missing": ("未找到企业 {id}", "No firm {id}"),
-    "fs_story_title": ("企业档案：{name}", "Firm story: {name}"),
-    "fs_story_history": ("列榜与处置记录", "Listing history"),
-    "fs_story_inspections": ("巡查记录（{n} 次）", "Inspections ({n})"),
-    "fs_story_insp_hidden": ("当前角色不可查看巡查记录", "Your role may not see inspection records"),
-    "fs_uscc_ok": ("统一社会信用代码校验通过（GB 32100）", "Credit code passes the GB 32100 check"),
-    "fs_uscc_bad": ("统一社会信用代码有误：{problem}", "Credit code is wrong: {problem}"),
-    "fs_ev_listed": ("列入{level}", "Listed {level}"),
-    "fs_ev_now": ("当前状态", "Status now"),
-    "fs_col_date": ("日期", "Date"),
-    "fs_col_event": ("事项", "Event"),
-    "fs_col_detail": ("说明", "Detail"),
-    "fs_col_field": ("项目", "Field"),
-    "fs_col_value": ("内容", "Value"),
-    "fs_col_grid": ("网格", "Grid"),
-    "fs_col_parcel_status": ("地块状态", "Parcel status"),
-    "fs_col_inspections": ("巡查次数", "Inspections"),
-    "fs_col_last_inspection": ("最近巡查", "Last inspection"),
-    "fs_col_uscc_problem": ("信用代码问题", "Credit code problem"),
-    "fs_col_distance": ("距离(米)", "Distance (m)"),
-    "fs_col_orders": ("责令整改次数", "Rectification orders"),
-    "fs_col_last_order": ("最近整改通知", "Last order"),
-    "fs_col_passed_since": ("其后复查合格", "Passed since"),
-    "fs_col_problems": ("发现问题", "Problems found"),
-    "fs_col_penalties": ("立案处罚", "Penalties"),
-    # map budget (dayuan_geo/mapdata.py)
-    "tt_cell": ("网格", "Cell"),
-    "cell_size": ("{size} 米方格", "{size} m square"),
-    "tt_parcels": ("地块数", "Parcels"),
-    "tt_released_area": ("已释放面积", "Area released"),
-    "tt_released_share": ("已释放占比", "Share released"),
-    "legend_share": ("已释放 {share}", "{share} released"),
-    "map_by_park": (
-        "地块 {n} 块，超过地图上限 {budget} 块：按 {parks} 个园区汇总显示，颜色为已释放面积占比。",
-        "{n} parcels exceed the map's budget of {budget} polygons: shown as {parks} parks, "
-        "coloured by the share of their area released.",
-    ),
-    "map_by_cell": (
-        "地块 {n} 块，超过地图上限 {budget} 块：按 {cells} 个 {size} 米方格汇总显示，颜色为已释放面积占比。",
-        "{n} parcels exceed the map's budget of {budget} polygons: summed on {cells} squares of {size} m, "
-        "coloured by the share of their area released.",
-    ),
-    # ---- land release explorer (pages/land.py, dayuan_geo/land.py, land_views.py) ----
-    "page_land": ("土地释放", "Land release"),
-    "land_title": ("土地释放地图", "Land release explorer"),
-    "land_caption": (
-        "哪些土地已释放、在哪里、何时、规划做什么用，地上和周边有什么。左侧筛选同时作用于地图、指标、图表、清单和导出；"
-        "筛选条件保存在网址中，复制链接即可重现当前视图。",
-        "Which land has been released, where, when, for what use, and what stands on or near it. The filters "
-        "on the left drive the map, the numbers, the charts, the list and the exports at once; they live in the "
-        "address, so a copied link reproduces this view.",
-    ),
-    "land_filters": ("筛选地块", "Filter parcels"),
-    "land_all": ("全部", "All"),
-    "land_park_help": ("园区较多，仅列出前 {n} 个：请先选择村居，或用搜索。", "Only the first {n} parks are listed: "
-                       "choose a village first, or search."),
-    "land_released_range": ("释放日期", "Released between"),
-    "land_released_range_help": ("只看在此期间释放的地块（未释放的地块不在其中）",
-                                 "Only parcels released in this period (parcels not released drop out)"),
-    "land_area_range": ("地块面积(㎡)", "Parcel area (m²)"),
-    "land_search": ("搜索地块编号或名称", "Search parcel ID or name"),
-    "land_search_placeholder": ("如 P00016-03 或 华信", "e.g. P00016-03 or 华信"),
-    "land_reset": ("清除筛选", "Clear filters"),
-    "land_bad_filter": ("筛选条件无效，已显示全部地块。", "The filters were not valid: showing every parcel."),
-    "land_link_ignored": ("链接中有无法识别的参数，已忽略：{keys}",
-                          "Some values in the link were not understood and were ignored: {keys}"),
-    "land_month": ("时间轴：截至月份", "Time: land released up to"),
-    "land_month_help": ("拖动查看2020年以来逐月释放的土地；地图、指标和图表随之变化。",
-                        "Drag to see the land released month by month since 2020; the map, numbers and charts "
-                        "follow."),
-    "land_kpi_parcels": ("选中地块", "Parcels selected"),
-    "land_kpi_of_all": ("共 {n} 宗", "of {n}"),
-    "land_kpi_area": ("选中地块面积", "Area selected"),
-    "land_kpi_released": ("截至 {day} 已释放", "Released by {day}"),
-    "land_kpi_released_parcels": ("{n} 宗地块 · 占面积 {share}", "{n} parcels · {share} of the area"),
-    "land_map_caption": (
-        "无需在线底图：村居、园区边界与名称为本产品自带图层。颜色为所选月份末的状态；点击地块查看详情。",
-        "No online base map needed: village and park outlines and names are the product's own layers. Colours "
-        "show the status at the end of the chosen month; click a parcel to open its story.",
-    ),
-    "land_empty": ("没有符合筛选条件的地块。", "No parcel matches the filters."),
-    "land_map_by_park": (
-        "选中 {n} 宗地块，超过地图逐块绘制上限（{budget} 宗）：按 {parks} 个园区汇总显示，颜色为已释放面积占比。"
-        "点击园区即只看该园区的地块。",
-        "{n} parcels are selected, more than the map draws one by one ({budget}): shown as {parks} parks, "
-        "coloured by the share of their area released. Click a park to see its parcels.",
-    ),
-    "land_map_by_cell": (
-        "选中 {n} 宗地块，超过地图绘制上限：按 {cells} 个 {size} 米方格汇总显示，颜色为已释放面积占比。"
-        "缩小筛选范围可逐块查看。",
-        "{n} parcels are selected, more than the map can draw: summed on {cells} squares of {size} m, coloured "
-        "by the share of their area released. Narrow the filters to see parcels one by one.",
-    ),
-    "land_legend_share": ("已释放 {share}", "{share} released"),
-    "land_tt_parcels": ("地块数", "Parcels"),
-    "land_tt_released": ("已释放", "Released"),
-    "land_tt_click_park": ("点击只看该园区的地块", "Click to see this park's parcels"),
-    "land_cell_name": ("{size} 米方格", "{size} m square"),
-    "land_story_hint": (
-        "点击地图上的地块或清单中的一行，查看地块详情：属性、整治项目与阶段历程、地块上的企业、周边的黑榜与高危企业。",
-        "Click a parcel on the map or a row of the list to open its story: attributes, the remediation project "
-        "and its stages, the firms on it, and blacklisted or high-risk firms nearby.",
-    ),
-    "land_story_missing": ("没有这个编号的地块：", "There is no parcel with this ID:"),
-    "land_story_close": ("关闭详情", "Close the story"),
-    "land_story_released": ("已于 {day} 释放", "Released on {day}"),
-    "land_story_not_released": ("尚未释放（{status}）", "Not released yet ({status})"),
-    "land_story_facts": ("属性", "Attributes"),
-    "land_story_project": ("整治项目", "Remediation"),
-    "land_story_firms": ("企业", "Firms"),
-    "land_story_field": ("项目", "Field"),
-    "land_story_value": ("内容", "Value"),
-    "land_story_no_project": ("该地块所在园区尚无整治项目", "The parcel's park has no remediation project yet"),
-    "land_story_project_line": ("当前阶段：{stage} · 启动 {start} · 计划完成 {plan} · 责任单位：{unit}",
-                                "Stage: {stage} · started {start} · planned finish {plan} · responsible: {unit}"),
-    "land_story_overdue": ("已逾期：计划于 {day} 完成", "Overdue: planned to finish on {day}"),
-    "land_story_firms_on": ("地块上的企业 {n} 家", "{n} firms on the parcel"),
-    "land_distance": ("周边范围(米)", "Within (m)"),
-    "land_distance_help": ("按米计算（CGCS2000 高斯投影 EPSG:4547），从地块边界量起",
-                           "In metres (CGCS2000 / GK, EPSG:4547), from the parcel's boundary"),
-    "land_story_near": ("{d} 米内的黑榜与高危企业 {n} 家", "{n} blacklisted or high-risk firms within {d} m"),
-    "land_distance_col": ("距离(米)", "Distance (m)"),
-    "land_charts": ("释放进度与构成", "Progress and make-up"),
-    "land_chart_month_title": ("选中地块按月释放面积与累计", "Selected land released by month, and in all"),
-    "land_chart_released": ("已释放", "Released"),
-    "land_chart_not_released": ("未释放", "Not released"),
-    "land_chart_area": ("面积(㎡)", "Area (m²)"),
-    "land_chart_village_title": ("各村居", "By village"),
-    "land_chart_use_title": ("按规划用途", "By planned use"),
-    "land_table": ("地块清单", "Parcels"),
-    "land_sort": ("排序", "Sort by"),
-    "land_desc": ("降序", "Descending"),
-    "land_table_caption": ("共 {n} 宗地块；点击表头排序，点击一行查看详情。",
-                           "{n} parcels; click a header to sort, a row to open its story."),
-    "land_table_limited": ("按所选排序显示前 {shown} 宗（共 {n} 宗）；导出包含全部。",
-                           "Showing the first {shown} of {n} parcels in the chosen order; exports hold them all."),
-    "land_exports": ("导出当前选中的 {n} 宗地块", "Export the {n} parcels selected"),
-    "land_export_too_large": ("选中地块超过 {n} 宗，请用命令行导出（见下方命令）。",
-                              "More than {n} parcels are selected: export them with the command line below."),
-    "land_cli": ("用命令行导出同样的地块", "The same export from the command line"),
-    # ---- import page (issue 6) ----
-    "page_import": ("数据导入", "Import data"),
-    "imp_title": ("导入数据文件", "Import a data file"),
-    "imp_caption": (
-        "支持 GeoJSON、GeoPackage、Shapefile（zip）、File Geodatabase（zip）、CSV、Excel 台账、GeoParquet。"
-        "先检查，再确认导入；每次导入都是新版本，可随时恢复。",
-        "GeoJSON, GeoPackage, zipped Shapefile or File Geodatabase, CSV, Excel ledgers and GeoParquet. Check "
-        "first, then confirm; every import is a new version that can be restored.",
-    ),
-    "imp_not_allowed": ("只有规划人员可以导入数据。", "Only planners may import data."),
-    "imp_file": ("数据文件", "Data file"),
-    "imp_table": ("导入到", "Import into"),
-    "imp_mode": ("方式", "Mode"),
-    "imp_mode_append": ("追加新记录", "Add new rows"),
-    "imp_mode_upsert": ("更新或追加", "Update or add"),
-    "imp_mode_replace": ("整表替换", "Replace the table"),
-    "imp_crs": ("坐标系", "Coordinates"),
-    "imp_crs_file": ("按文件（无则 WGS 84）", "From the file (else WGS 84)"),
-    "imp_crs_gcj02": ("高德/腾讯 GCJ-02", "AMap/Tencent GCJ-02"),
-    "imp_crs_bd09": ("百度 BD-09", "Baidu BD-09"),
-    "imp_crs_4547": ("CGCS2000 高斯 114E（EPSG:4547）", "CGCS2000 GK 114E (EPSG:4547)"),
-    "imp_skip": ("跳过有错误的行，导入其余", "Skip rows with errors, import the rest"),
-    "imp_check": ("检查文件", "Check the file"),
-    "imp_confirm": ("确认导入", "Confirm the import"),
-    "imp_checking": ("正在检查…", "Checking…"),
-    "imp_refused": ("文件未通过检查，未导入任何数据。", "The file did not pass the checks; nothing was imported."),
-    "imp_ready": ("检查通过：确认后生成新版本。", "The checks passed: confirm to publish a new version."),
-    "imp_unchanged": ("数据已包含这些记录，无需导入。", "The dataset already holds these rows; nothing to import."),
-    "imp_done": ("已导入，数据版本 v{version}。", "Imported as dataset version v{version}."),
-    "imp_added": ("新增", "Added"),
-    "imp_changed": ("修改", "Changed"),
-    "imp_removed": ("删除", "Removed"),
-    "imp_skipped": ("跳过", "Skipped"),
-    "imp_report": ("检查报告（逐行）", "Report, row by row"),
-    "imp_no_issues": ("没有发现问题。", "No problems found."),
-    "imp_preview": ("变更预览", "What would change"),
-    "imp_rows": ("变更的记录", "Rows that change"),
-    "imp_history": ("版本历史", "Versions"),
-    "imp_restore": ("恢复所选版本", "Restore the chosen version"),
-    "imp_restore_pick": ("版本", "Version"),
-    "imp_restored": ("已恢复版本 v{old}，现为 v{new}。", "Restored version v{old} as v{new}."),
-    "imp_log": ("导入记录", "Import log"),
-    "imp_h_version": ("版本", "Version"),
-    "imp_h_when": ("时间(UTC)", "When (UTC)"),
-    "imp_h_user": ("操作人", "Who"),
-    "imp_h_table": ("数据表", "Table"),
-    "imp_h_file": ("文件", "File"),
-    "imp_h_note": ("说明", "Note"),
-    "imp_h_row": ("行", "Row"),
-    "imp_h_column": ("字段", "Column"),
-    "imp_h_level": ("级别", "Level"),
-    "imp_h_message": ("问题", "Problem"),
-    "imp_level_error": ("错误", "Error"),
-    "imp_level_repaired": ("已修复", "Repaired"),
-    "imp_level_warning": ("提示", "Note"),
-    "no_data": ("数据集缺失或无法读取", "The dataset is missing or unreadable"),
-}
+
+def load_labels(directory: Path = LABELS_DIR) -> dict[str, tuple[str, str]]:
+    """Every label of the TOML files in directory, key -> (zh, en).
+
+    Raises ValueError naming the key and the files when a key is defined twice, or when an entry
+    is not exactly a zh and an en string.
+    """
+    labels: dict[str, tuple[str, str]] = {}
+    where: dict[str, str] = {}
+    for path in sorted(directory.glob("*.toml")):
+        with path.open("rb") as fh:
+            try:
+                table = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:  # a key twice in one file lands here
+                raise ValueError(f"{path.name}: {exc}") from exc
+        for key, entry in table.items():
+            if key in labels:
+                raise ValueError(f"label {key!r} is defined in both {where[key]} and {path.name}")
+            if not isinstance(entry, dict) or set(entry) != set(LANGS) or \
+                    not all(isinstance(entry[lang], str) for lang in LANGS):
+                raise ValueError(f"{path.name}: label {key!r} must have exactly a zh and an en string")
+            labels[key] = (entry["zh"], entry["en"])
+            where[key] = path.name
+    return labels
+
+
+@functools.cache
+def _labels() -> dict[str, tuple[str, str]]:
+    return load_labels()
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     """The text for key in lang, with {placeholders} filled from values."""
-    zh, en = TEXT[key]
+    zh, en = _labels()[key]
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
 
@@ -534,12 +64,25 @@ def fmt_area(m2: float | None, lang: str = DEFAULT_LANG) -> str:
 
 
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:&=\"'")
+# Bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM): a name holding
+# them could show its characters in another order than they are stored, so they are dropped.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# GitHub-flavoured markdown turns bare `http://…`, `https://…`, `www.…` and `name@host.tld` into links
+# after the escapes are resolved, so a backslash cannot stop it: a word joiner (U+2060, invisible, no
+# width) placed inside the pattern does.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 
 
-def md_text(value: object) -> str:
-    """Text from the data, safe inside Streamlit markdown (titles, captions, st.markdown): every
-    character markdown, LaTeX, colour/emoji directives or HTML could act on is escaped, and line
-    breaks become spaces, so a firm named `<img src=x onerror=...>` or `[x](javascript:...)` shows
-    as exactly that text."""
-    text = "" if value is None else str(value)
+def md_text(value: object, *, empty: str = "") -> str:
+    """Text from the data, safe inside Streamlit markdown (titles, captions, st.markdown, and the
+    labels of expanders, tabs, radios, checkboxes and metrics, and help=): every character markdown,
+    LaTeX, colour/emoji directives or HTML could act on is escaped, bare URLs and e-mail addresses
+    are kept from becoming links, bidirectional overrides are dropped and line breaks become spaces,
+    so a firm named `<img src=x onerror=...>`, `[x](javascript:...)` or `www.evil.example` shows as
+    exactly that text. None and "" give `empty` (pass "—" where an empty cell must show)."""
+    text = "" if value is None else str(value).translate(_BIDI_CONTROLS)
+    if not text:
+        return empty
+    text = _AUTOLINK.sub(WORD_JOINER, text)
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else (" " if ch in "\r\n\t" else ch) for ch in text)

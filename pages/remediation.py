@@ -11,7 +11,7 @@ from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
-from dayuan_geo.text import fmt_area, t
+from dayuan_geo.text import fmt_area, md_text, t
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
@@ -94,7 +94,7 @@ with right:
         story = edge.query(R.project_story, park_id=park_id, as_of=as_of, role=role)
         park, project = story["park"], story["project"]
         title = park["park_name_en"] if lang == "en" and isinstance(park["park_name_en"], str) else park["park_name"]
-        st.markdown(f"#### {R.md_escape(title)}")
+        st.markdown(f"#### {md_text(title)}")
         if project is None:
             st.info(edge.t("rem_story_no_project"))
         else:
@@ -103,7 +103,7 @@ with right:
                 status.append(edge.t("rem_status_overdue", days=int(project["days_late"])))
             if project["is_stalled"]:
                 status.append(edge.t("rem_status_stuck", days=int(project["days_idle"])))
-            st.markdown(" · ".join(R.md_escape(x) for x in [
+            st.markdown(" · ".join(md_text(x) for x in [
                 project["project_id"], S.REMEDIATION_MODE.label(project["mode"], lang),
                 cat.label(project["stage"], lang), project["responsible_unit"], *status]))
             st.progress(float(project["progress"]), text=(

@@ -25,6 +25,7 @@ from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
 from dayuan_geo.store import Store
+from dayuan_geo.text import md_text
 
 AS_OF = dt.date(2026, 11, 20)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -471,6 +472,6 @@ def test_page_in_english_and_for_an_inspector(app_env, demo_dir):
     named = parks[parks["name_en"].notna()].iloc[0]
     at.selectbox(key="rem_story_park").set_value(named["park_id"]).run()
     assert not at.exception
-    assert f"#### {R.md_escape(named['name_en'])}" in [m.value for m in at.markdown]
+    assert f"#### {md_text(named['name_en'])}" in [m.value for m in at.markdown]
     firms = next(d.value for d in at.dataframe if "Firm ID" in d.value.columns)
     assert "Firm name" in firms.columns  # inspectors see firm names

@@ -376,14 +376,6 @@ def firms_table(firms: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     return out
 
 
-_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|~$:"
-
-
-def md_escape(text: object) -> str:
-    """Text from the data made inert in Streamlit markdown (no emphasis, links, HTML or LaTeX)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
-
-
 def story_stages(history: pd.DataFrame) -> pd.DataFrame:
     """Every stage of the catalogue for one project's history, for reading: the day it was entered
     and left and the days spent, as text ("—" for stages not reached or skipped by its mode)."""
