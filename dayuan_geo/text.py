@@ -7,7 +7,9 @@ in schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -54,13 +56,65 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+EMPTY = "—"  # what an empty value shows, in either language
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def is_empty(value: object) -> bool:
+    """None, NaN, NaT, pandas' NA and blank text: the values a table shows as EMPTY."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT and pd.NA are not equal to themselves
+    except (TypeError, ValueError):  # pd.NA's comparison cannot be a bool
+        return True
+
+
 def fmt_area(m2: float | None, lang: str = DEFAULT_LANG) -> str:
     """An area the way people on the street say it: 万平方米 in Chinese, m² with separators in English."""
-    if m2 is None:
-        return "—"
+    if m2 is None or (isinstance(m2, float) and math.isnan(m2)):
+        return EMPTY
     if lang == "zh":
         return f"{m2 / 10_000:,.2f} 万㎡"
     return f"{m2:,.0f} m²"
+
+
+def area_axis(lang: str = DEFAULT_LANG) -> tuple[float, str]:
+    """How a chart's area axis counts, as fmt_area does: (divide m² by this, plotly tickformat).
+
+    Chinese charts count 万㎡ (no `50k` SI ticks), English ones whole m² with separators."""
+    return (10_000.0, ",.4~f") if lang == "zh" else (1.0, ",.0f")
+
+
+def fmt_date(value: object) -> str:
+    """A date (or the date of a timestamp) as YYYY-MM-DD; EMPTY for none."""
+    if is_empty(value):
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def fmt_time(value: object, lang: str = DEFAULT_LANG) -> str:
+    """A moment in China time with the zone named (`2026-11-30 20:31 北京时间`); a time without a
+    zone is taken as UTC, the way the logs and manifests write them. EMPTY for none."""
+    if is_empty(value):
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return f"{value.astimezone(CHINA_TZ):%Y-%m-%d %H:%M} {t('tz_china', lang)}"
 
 
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:&=\"'")

@@ -224,7 +224,7 @@ else:
     left.dataframe(facts, hide_index=True, key="story_facts")
     if "uscc" in firm:
         if firm.get("uscc_problem"):
-            left.error(edge.t("fs_uscc_bad", problem=firm["uscc_problem"]))
+            left.error(edge.t("fs_uscc_bad", problem=views.uscc_label(firm["uscc"], lang=lang)))
         else:
             left.success(edge.t("fs_uscc_ok"))
     right.markdown(f"**{edge.t('fs_story_history')}**")

@@ -358,6 +358,10 @@ def test_a_bad_credit_code_is_reported(data_copy):
     listed = safety.risky_firms(cur, role="planner", as_of=AS_OF).set_index("firm_id")
     assert "check digit" in listed.loc["F0000147", "uscc_problem"]
     assert (listed.drop(index="F0000147")["uscc_problem"] == "").all()
+    expected = good[17]  # the check digit the first 17 characters call for
+    shown = views.for_display(listed.reset_index(), table="firms", lang="zh").set_index("企业编号")
+    assert shown.loc["F0000147", "信用代码问题"] == f"校验码有误（应为 {expected}）"
+    assert views.uscc_label(bad[:10], lang="en") == "10 characters, not 18"
 
 
 # ---- presenting -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.text import t
+from dayuan_geo.text import EMPTY, is_empty, t
 
 OUTCOME_COLORS = {"passed": "#1a9850", "fixed_on_site": "#91cf60", "rectification_ordered": "#fc8d59",
                   "penalised": "#d73027"}
@@ -102,7 +102,12 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
             labels = out[col].map({c: enum.label(c, lang) for c in enum.codes})
             out[col] = labels.astype(object).where(labels.notna(), out[col].astype(object))
         elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.date
+            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), EMPTY)
+        elif out[col].dtype == object:
+            out[col] = [EMPTY if is_empty(v) else v for v in out[col]]
+    if "uscc_problem" in out.columns and "uscc" in out.columns:  # what is wrong, in lang ("" when nothing)
+        out["uscc_problem"] = [uscc_label(u, lang=lang) if p not in ("", EMPTY) else "" for u, p in
+                               zip(out["uscc"], out["uscc_problem"], strict=True)]
     labels = {}
     for col in out.columns:
         if col in _EXTRA_LABELS:
@@ -110,6 +115,20 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
         else:
             labels[col] = S.column_label(table, col, lang)
     return out.rename(columns=labels)
+
+
+def uscc_label(code: object, *, lang: str = "zh") -> str:
+    """What is wrong with a credit code (GB 32100), said in lang; "" when it is valid."""
+    if S.uscc_problem(code) is None:
+        return ""
+    if not isinstance(code, str) or not code:
+        return t("fs_uscc_missing", lang)
+    if len(code) != 18:
+        return t("fs_uscc_length", lang, n=len(code))
+    bad = sorted({ch for ch in code if ch not in S.USCC_ALPHABET})
+    if bad:
+        return t("fs_uscc_chars", lang, chars="".join(bad))
+    return t("fs_uscc_digit", lang, expected=S.uscc_check_char(code[:17]))
 
 
 def _text(value: object) -> str:
