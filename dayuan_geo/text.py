@@ -117,6 +117,30 @@ def fmt_time(value: object, lang: str = DEFAULT_LANG) -> str:
     return f"{value.astimezone(CHINA_TZ):%Y-%m-%d %H:%M} {t('tz_china', lang)}"
 
 
+_FILE_NAME_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\u202a-\u202e\u2066-\u2069]+')
+
+
+def file_name(*parts: object, day: dt.date | str | None = None, lang: str = DEFAULT_LANG, limit: int = 3) -> str:
+    """An export's file name (without its suffix) from the table's label, the filter's gist and the
+    data date: `地块_石湖村委会_已释放_2026-11-20`. Empty parts are skipped, a part of several values
+    keeps its first `limit` and says how many more (`石湖村委会等3个`), and characters no file system
+    takes are dropped."""
+    words: list[str] = []
+    for part in parts:
+        values = [str(v) for v in part if not is_empty(v)] if isinstance(part, list | tuple) else (
+            [] if is_empty(part) else [str(part)])
+        if not values:
+            continue
+        text = ("、" if lang == "zh" else ",").join(values[:limit])
+        if len(values) > limit:
+            text += t("file_name_more", lang, n=len(values))
+        words.append(text)
+    if day is not None:
+        words.append(day.isoformat() if isinstance(day, dt.date) else str(day))
+    name = "_".join(_FILE_NAME_UNSAFE.sub("", w).strip() for w in words)
+    return name[:150] or "export"
+
+
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:&=\"'")
 # Bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM): a name holding
 # them could show its characters in another order than they are stored, so they are dropped.

@@ -11,7 +11,8 @@ from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
-from dayuan_geo.text import fmt_area, md_text, t
+from dayuan_geo.text import file_name, fmt_area, md_text, t
+from edge import urlstate
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
@@ -21,6 +22,9 @@ village_names = edge.query(RV.village_names, lang=lang)
 
 st.title(edge.t("rem_title"))
 st.caption(edge.t("rem_caption", as_of=as_of.isoformat()))
+params = urlstate.remediation_params(villages=list(village_names), stalled_default=R.DEFAULT_STALLED_DAYS)
+if ignored := urlstate.follow(params, page="remediation").ignored:
+    st.warning(edge.t("rem_link_ignored", keys=md_text(", ".join(ignored))))
 
 f1, f2, f3 = st.columns([2, 3, 1])
 modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key="rem_modes",
@@ -29,8 +33,7 @@ modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key=
 chosen_villages = f2.multiselect(edge.t("rem_filter_village"), list(village_names), key="rem_villages",
                                  format_func=lambda c: village_names.get(c, c),
                                  placeholder=edge.t("rem_filter_all"))
-threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=3650, step=30,
-                                value=R.DEFAULT_STALLED_DAYS, key="rem_threshold",
+threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=3650, step=30, key="rem_threshold",
                                 help=edge.t("rem_threshold_help")))
 
 # everything shown for this selection is built once per dataset version and shared (edge.shared)
@@ -45,6 +48,12 @@ store = edge.store()
 def whole(which: str):
     """The whole list for a download, built on click only, on a cursor of its own."""
     return lambda: RV.export_table(store.cursor(), which=which, **selection)
+
+
+def export_name(what: str) -> str:
+    """整治项目_淘汰关停_石湖村委会_2026-11-20: the list, the filter's gist and the data date."""
+    return file_name(edge.t(what), [S.REMEDIATION_MODE.label(m, lang) for m in modes],
+                     [village_names.get(v, v) for v in chosen_villages], day=as_of, lang=lang)
 
 
 c1, c2, c3, c4 = st.columns(4)
@@ -72,6 +81,8 @@ color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, 
                     format_func=lambda c: t(f"rem_color_{c}", lang))
 park_map = edge.shared(RV.park_map, color_by=color_by, **selection)
 park_names = park_map.names  # the story's choices: the parks drawn
+if st.session_state.get("rem_story_park") not in park_names:  # a link's park that the filters leave out
+    st.session_state["rem_story_park"] = None
 if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
@@ -146,7 +157,7 @@ for tab, n, table, which, empty in (
         if n > len(table):
             st.caption(edge.t("rem_rows_capped", shown=len(table), total=n))
         st.dataframe(table, hide_index=True, width="stretch", key=f"remediation-{which}-table")
-        edge.export_buttons(whole(which), table="remediation_projects", name=f"remediation-{which}",
+        edge.export_buttons(whole(which), table="remediation_projects", name=export_name(f"rem_file_{which}"),
                             filters=filters, formats=("csv", "xlsx"), geometry=False)
 
 # ---- stage durations ----------------------------------------------------------------------------
@@ -172,9 +183,10 @@ st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projec
 e1, e2 = st.columns(2)
 with e1:
     st.caption(edge.t("rem_export_projects"))
-    edge.export_buttons(whole("projects"), table="remediation_projects", name="remediation-projects",
+    edge.export_buttons(whole("projects"), table="remediation_projects", name=export_name("rem_file_projects"),
                         filters=filters, formats=("csv", "xlsx"), geometry=False)
 with e2:
     st.caption(edge.t("rem_export_history"))
-    edge.export_buttons(whole("history"), table="remediation_events", name="remediation-stage-history",
+    edge.export_buttons(whole("history"), table="remediation_events", name=export_name("rem_file_history"),
                         filters=filters, formats=("csv", "xlsx"), geometry=False)
+urlstate.write(params, page="remediation")

@@ -560,3 +560,41 @@ def test_few_ordinary_firms_show_as_points_and_open_a_story(app_env, files):
     points = next(layer for layer in spec["layers"] if layer["id"] == "ordinary-firms")
     assert sorted(d["firm_id"] for d in points["data"]) == sorted(normal["firm_id"])
     assert any(normal["name"].iloc[0] in s.value for s in at.subheader)
+
+
+def test_filters_and_firm_live_in_the_url(app_env, files):
+    firms = files[0]
+    village = firms.loc[firms["firm_id"] == "F0000147", "village_code"].iloc[0]
+    at = run_page(risk="blacklisted", village=village, firm="F0000147")
+    assert not at.exception
+    assert at.multiselect(key="f_level").value == ["blacklisted"]
+    assert at.multiselect(key="f_village").value == [village]
+    want = firms[(firms["risk_level"] == "blacklisted") & (firms["village_code"] == village)]
+    spec = json.loads(_deck_specs(at)[0])
+    risky = next(layer for layer in spec["layers"] if layer["id"] == "risky-firms")
+    assert sorted(d["firm_id"] for d in risky["data"]) == sorted(want["firm_id"])
+    assert any(firms.set_index("firm_id").at["F0000147", "name"] in s.value for s in at.subheader)
+    # changing a filter or opening another story rewrites the link
+    at.multiselect(key="f_level").set_value(["blacklisted", "high_risk"]).run()
+    assert "risk" not in at.query_params  # the default (every risky level) is left out
+    assert at.query_params["village"] == village and at.query_params["firm"] == "F0000147"
+    other = want["firm_id"].iloc[0] if want["firm_id"].iloc[0] != "F0000147" else want["firm_id"].iloc[-1]
+    at.session_state["firm_story_id"] = other
+    at.run()
+    assert at.query_params["firm"] == other
+
+
+def test_a_link_accepts_labels_and_names_what_it_ignores(app_env, files):
+    at = run_page(risk="高危", status="nonsense", year="1999")
+    assert not at.exception
+    assert at.multiselect(key="f_level").value == ["high_risk"]
+    note = " ".join(w.value for w in at.warning).replace("\\", "")  # shown as literal text
+    assert "status=nonsense" in note and "year=1999" in note
+    assert "status" not in at.query_params and at.query_params["risk"] == "high_risk"
+
+
+def test_export_names_carry_table_gist_and_data_date(app_env, files):
+    at = run_page(risk="blacklisted")
+    # files built on click carry their name in the button's key (edge.export_buttons: export-NAME-FORMAT)
+    keys = [b.proto.id for b in at.get("download_button")]
+    assert any(k.endswith(f"export-风险企业_黑榜_{AS_OF.isoformat()}-csv") for k in keys)
