@@ -8,8 +8,8 @@ from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
+from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.safety import views
 from dayuan_geo.text import file_name
 from edge import firm_story, urlstate
 
@@ -158,16 +158,16 @@ with tab_insp:
     right.plotly_chart(figures.outcome, width="stretch", key="insp_outcome")
 
     st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
-    rect = edge.query(safety.rectification_orders, role=role, start=start, end=end)
+    rect = edge.query(inspections.rectification_orders, role=role, start=start, end=end)
     firm_story.pickable_table(rect, key="rect_table", lang=lang)
     edge.export_buttons(rect, table="firms", name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
                         formats=("csv", "xlsx"),
                         filters={"year": year})
 
     st.subheader(edge.t("fs_repeat_title"))
-    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, safety.DEFAULT_MIN_PROBLEMS,
+    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, inspections.DEFAULT_MIN_PROBLEMS,
                                                  key="repeat_min")
-    repeat = edge.query(safety.repeat_problem_firms, role=role, start=start, end=end,
+    repeat = edge.query(inspections.repeat_problem_firms, role=role, start=start, end=end,
                         min_problems=int(min_problems))
     st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
     firm_story.pickable_table(repeat, key="repeat_table", lang=lang)

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import schema as S
+from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.safety import views
 from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
@@ -143,8 +143,8 @@ def test_viewer_sees_no_names_codes_or_inspectors(cur):
         safety.ordinary_firm_points(cur, role="viewer"),
         safety.near_released_land(cur, role="viewer", as_of=AS_OF),
         safety.near_land_by_firm(cur, role="viewer", as_of=AS_OF).firms,
-        safety.rectification_orders(cur, role="viewer", start=y0, end=y1),
-        safety.repeat_problem_firms(cur, role="viewer", start=y0, end=y1),
+        inspections.rectification_orders(cur, role="viewer", start=y0, end=y1),
+        inspections.repeat_problem_firms(cur, role="viewer", start=y0, end=y1),
     ]
     for df in frames:
         assert not SENSITIVE & set(df.columns), df.columns
@@ -267,7 +267,7 @@ def test_near_land_export_is_geojson_of_the_flagged_firms(cur):
 
 def test_monthly_trend_matches_files(cur, files):
     _, insp, _ = files
-    df = safety.inspections_by_month(cur, as_of=AS_OF, months=24)
+    df = inspections.inspections_by_month(cur, as_of=AS_OF, months=24)
     assert df["month"].nunique() == 24
     months = insp["inspected_on"].dt.to_period("M")
     for month in ("2026-11", "2025-12"):
@@ -281,7 +281,7 @@ def test_monthly_trend_matches_files(cur, files):
 def test_breakdown_by_category_and_outcome(cur, files):
     _, insp, _ = files
     year = _year(insp)
-    df = safety.inspections_breakdown(cur, start=Y0, end=AS_OF)
+    df = inspections.inspections_breakdown(cur, start=Y0, end=AS_OF)
     assert len(df) == len(S.INSPECTION_CATEGORY.codes) * len(S.INSPECTION_OUTCOME.codes)
     assert df["inspections"].sum() == 6805
     want = year.groupby(["category", "outcome"]).size()
@@ -293,7 +293,7 @@ def test_rectification_orders_this_year(cur, files):
     _, insp, _ = files
     year = _year(insp)
     orders = year[year["outcome"] == "rectification_ordered"]
-    df = safety.rectification_orders(cur, role="planner", start=Y0, end=AS_OF)
+    df = inspections.rectification_orders(cur, role="planner", start=Y0, end=AS_OF)
     assert len(df) == 44
     assert df.set_index("firm_id")["orders"].to_dict() == orders.groupby("firm_id").size().to_dict()
     # passed since: a later inspection in the window passed the firm
@@ -307,7 +307,7 @@ def test_firms_inspected_repeatedly_with_problems(cur, files):
     year = _year(insp)
     problems = year[year["outcome"] != "passed"].groupby("firm_id").size()
     for m in (2, 3, 5):
-        df = safety.repeat_problem_firms(cur, role="planner", start=Y0, end=AS_OF, min_problems=m)
+        df = inspections.repeat_problem_firms(cur, role="planner", start=Y0, end=AS_OF, min_problems=m)
         assert set(df["firm_id"]) == set(problems[problems >= m].index)
         assert df.set_index("firm_id")["problems"].to_dict() == problems[problems >= m].to_dict()
         assert df["problems"].is_monotonic_decreasing
@@ -316,7 +316,7 @@ def test_firms_inspected_repeatedly_with_problems(cur, files):
 def test_inspections_per_grid(cur, files, demo_dir):
     _, insp, _ = files
     year = _year(insp)
-    df = safety.inspections_per_grid(cur, start=Y0, end=AS_OF)
+    df = inspections.inspections_per_grid(cur, start=Y0, end=AS_OF)
     grids = pd.read_parquet(demo_dir / "grids.parquet")
     assert len(df) == len(grids)
     assert df["inspections"].sum() == 6805

@@ -22,6 +22,7 @@ from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
+from dayuan_geo.safety import inspections
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import EMPTY, is_empty, t
 
@@ -348,8 +349,8 @@ class GridCounts:
 
 
 def grid_counts_view(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str = "zh") -> GridCounts:
-    """safety.inspections_per_grid from start to end, drawn (grid_counts_layer) with its legend."""
-    df = safety.inspections_per_grid(cur, start=start, end=end)
+    """inspections.inspections_per_grid from start to end, drawn (grid_counts_layer) with its legend."""
+    df = inspections.inspections_per_grid(cur, start=start, end=end)
     return GridCounts(grid_counts_layer(df, lang=lang), grid_legend(df, lang=lang))
 
 
@@ -364,6 +365,6 @@ def inspection_figures(cur: queries.Cursor, *, as_of: dt.date, start: dt.date, e
                        lang: str = "zh") -> InspectionFigures:
     """The inspections tab's three charts: the monthly trend up to as_of, and the period's
     inspections by category and by outcome."""
-    breakdown = safety.inspections_breakdown(cur, start=start, end=end)
-    return InspectionFigures(trend_figure(safety.inspections_by_month(cur, as_of=as_of), lang=lang),
+    breakdown = inspections.inspections_breakdown(cur, start=start, end=end)
+    return InspectionFigures(trend_figure(inspections.inspections_by_month(cur, as_of=as_of), lang=lang),
                              category_figure(breakdown, lang=lang), outcome_figure(breakdown, lang=lang))
