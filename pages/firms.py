@@ -11,7 +11,7 @@ from dayuan_geo.overview import queries
 from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name
-from edge import firm_story, urlstate
+from edge import firm_story, mapnote, urlstate
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 STORY = firm_story.STORY
@@ -132,7 +132,11 @@ with tab_map:
                     on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
     items = (mapdata.legend_items(land, lang) if land.aggregated
              else [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses])
-    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points), unsafe_allow_html=True)
+    view = deck.initial_view_state
+    mapnote.tile_check(center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]) if focus_story
+                       else edge.query(queries.view_center), zoom=view.zoom)
+    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points, lang=lang,
+                                 scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
     st.caption(edge.t("fs_map_caption"))
     for note in (mapdata.caption(land, lang), context.caption(lang)):
         if note:

@@ -12,7 +12,7 @@ from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
 from dayuan_geo.text import file_name, fmt_area, md_text, t
-from edge import urlstate
+from edge import mapnote, urlstate
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
@@ -87,9 +87,12 @@ if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
 with left:
-    event = st.pydeck_chart(mapdata.deck(park_map.layers, center=edge.query(queries.view_center)), height=540,
-                            key="rem_map", on_select="rerun", selection_mode="single-object")
-    st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang)), unsafe_allow_html=True)
+    deck = mapdata.deck(park_map.layers, center=edge.query(queries.view_center))
+    event = st.pydeck_chart(deck, height=540, key="rem_map", on_select="rerun", selection_mode="single-object")
+    view = deck.initial_view_state
+    mapnote.tile_check(center=edge.query(queries.view_center), zoom=view.zoom)
+    st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang), lang=lang, scale=(view.latitude, view.zoom)),
+                unsafe_allow_html=True)
     st.caption(edge.t("rem_map_caption"))
 
 clicked = (event.selection.get("objects", {}).get("parks") or [{}])[0].get("park_id") if event else None
