@@ -94,7 +94,7 @@ with tab_near:
     store = edge.store()
 
     def near_pairs():  # every (parcel, firm) pair, built on click only, on a cursor of its own
-        return safety.near_released_land(store.cursor(), **near_args)
+        return views.for_export(safety.near_released_land(store.cursor(), **near_args), lang=lang)
 
     edge.export_buttons(near_pairs, table="firms", name=export_name("fs_file_near", f"{distance}m"), geometry=True,
                         filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
@@ -148,7 +148,8 @@ with tab_map:
 with tab_list:
     st.caption(edge.t("fs_list_caption", n=len(firms)))
     firm_story.pickable_table(firms.drop(columns=["park_id"]), key="firm_list", lang=lang, keep_village=True)
-    edge.export_buttons(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), table="firms",
+    edge.export_buttons(views.for_export(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), lang=lang),
+                        table="firms",
                         name=export_name("fs_file_risky"), filters=filters)
 
 # ---- inspections --------------------------------------------------------------------------------
@@ -164,9 +165,9 @@ with tab_insp:
     st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
     rect = edge.query(inspections.rectification_orders, role=role, start=start, end=end)
     firm_story.pickable_table(rect, key="rect_table", lang=lang)
-    edge.export_buttons(rect, table="firms", name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
-                        formats=("csv", "xlsx"),
-                        filters={"year": year})
+    edge.export_buttons(views.for_export(rect, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year})
 
     st.subheader(edge.t("fs_repeat_title"))
     min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, inspections.DEFAULT_MIN_PROBLEMS,
@@ -175,9 +176,9 @@ with tab_insp:
                         min_problems=int(min_problems))
     st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
     firm_story.pickable_table(repeat, key="repeat_table", lang=lang)
-    edge.export_buttons(repeat, table="firms", name=file_name(edge.t("fs_file_repeat"), year, day=as_of, lang=lang),
-                        formats=("csv", "xlsx"),
-                        filters={"year": year, "min_problems": int(min_problems)})
+    edge.export_buttons(views.for_export(repeat, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_repeat"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year, "min_problems": int(min_problems)})
 
     st.subheader(edge.t("fs_grid_map_title"))
     per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)

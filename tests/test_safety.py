@@ -598,3 +598,19 @@ def test_export_names_carry_table_gist_and_data_date(app_env, files):
     # files built on click carry their name in the button's key (edge.export_buttons: export-NAME-FORMAT)
     keys = [b.proto.id for b in at.get("download_button")]
     assert any(k.endswith(f"export-风险企业_黑榜_{AS_OF.isoformat()}-csv") for k in keys)
+
+
+def test_exports_are_chinese_through(cur, files):
+    from dayuan_geo import export
+    from tests.latin import stray_words
+
+    firms = safety.risky_firms(cur, role="leader", as_of=AS_OF).drop(columns=["lon", "lat", "village_zh", "village_en"])
+    near = safety.near_released_land(cur, role="leader", as_of=AS_OF, distance_m=500.0,
+                                     risk_levels=safety.RISKY_LEVELS, parcel_statuses=safety.NEAR_LAND_STATUSES)
+    for frame in (firms, near):
+        text = export.to_csv(views.for_export(frame, lang="zh"), table="firms", lang="zh").decode("utf-8-sig")
+        header = text.splitlines()[0]
+        assert not stray_words(header), header
+        assert not [w for w in stray_words(text) if w not in {"wkb"}], stray_words(text)[:10]
+    text = export.to_csv(views.for_export(firms, lang="zh"), table="firms", lang="zh").decode("utf-8-sig")
+    assert "巡查次数" in text.splitlines()[0] and "信用代码问题" in text.splitlines()[0]

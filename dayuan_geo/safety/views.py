@@ -118,6 +118,22 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
     return out.rename(columns=labels)
 
 
+def for_export(df: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """A firm list as export.export writes it for people: the columns the schema does not name
+    (inspections, last inspection, credit-code problem, distances, parcel statuses) get their labels
+    and their values in lang; the schema's columns keep their codes for the writer to label."""
+    out = df.copy()
+    for col in _STATUS_COLUMNS:
+        if col in out.columns:
+            out[col] = [S.RELEASE_STATUS.label(v, lang) if isinstance(v, str) else v for v in out[col]]
+    if "uscc_problem" in out.columns and "uscc" in out.columns:
+        out["uscc_problem"] = [uscc_label(u, lang=lang) if p else "" for u, p in
+                               zip(out["uscc"], out["uscc_problem"], strict=True)]
+    names = {c: t(_EXTRA_LABELS[c], lang) for c in out.columns
+             if c in _EXTRA_LABELS and S.column_label("firms", c, lang) == c}
+    return out.rename(columns=names)
+
+
 def uscc_label(code: object, *, lang: str = "zh") -> str:
     """What is wrong with a credit code (GB 32100), said in lang; "" when it is valid."""
     if S.uscc_problem(code) is None:
