@@ -11,7 +11,7 @@ from dayuan_geo.overview import queries
 from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name
-from edge import firm_story, mapnote, urlstate
+from edge import firm_story, mapnote, phone, urlstate
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 STORY = firm_story.STORY
@@ -26,7 +26,8 @@ params = firm_story.url_params(villages=list(opts["villages"]["code"]), grids=li
 firm_story.follow_url(params)  # the link's filters and firm, before the widgets
 year = st.columns(4)[0].selectbox(edge.t("fs_insp_year"), years, key="insp_year")
 k = edge.query(safety.safety_kpis, as_of=as_of, year=year)
-c1, c2, c3, c4 = st.columns(4)
+with phone.two_per_row("fs_kpis"):
+    c1, c2, c3, c4 = st.columns(4)
 c1.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted']:,}", border=True)
 c2.metric(edge.t("kpi_high_risk"), f"{k['high_risk']:,}", border=True)
 c3.metric(edge.t("fs_kpi_insp_year", year=year), f"{k['inspections']:,}",

@@ -12,7 +12,7 @@ from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
 from dayuan_geo.text import file_name, fmt_area, md_text, t
-from edge import mapnote, urlstate
+from edge import mapnote, phone, urlstate
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
@@ -56,7 +56,8 @@ def export_name(what: str) -> str:
                      [village_names.get(v, v) for v in chosen_villages], day=as_of, lang=lang)
 
 
-c1, c2, c3, c4 = st.columns(4)
+with phone.two_per_row("rem_kpis"):
+    c1, c2, c3, c4 = st.columns(4)
 c1.metric(edge.t("rem_kpi_projects"), f"{tr.projects:,}", border=True, delta_arrow="off",
           delta=f"{edge.t('kpi_completed')} {tr.completed}", delta_color="off")
 c2.metric(edge.t("kpi_overdue"), f"{tr.late:,}", help=edge.t("kpi_overdue_help"), border=True)
