@@ -67,3 +67,15 @@ def test_tables_are_chinese(app_env, monkeypatch, tmp_path, page, role):
         if found := _cell_problems(df.value):
             problems[i] = found
     assert not problems, problems
+
+
+def test_the_not_allowed_page_says_so_in_the_role_s_words(app_env):
+    """pages/not_allowed.py, which edge.allowed_pages serves at the address of a page the role may not
+    open (see the report of issue 15), names the role and offers the way back."""
+    page = Path(APP).parent / "pages" / "not_allowed.py"  # not registered yet: run on its own
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state["role"] = "viewer"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "无权查看此页面"
+    assert "当前角色（访客）不能查看这个页面" in at.warning[0].value
