@@ -6,6 +6,7 @@ import streamlit.components.v1 as components
 
 import edge
 from dayuan_geo.maps import basemap as basemaps
+from dayuan_geo.maps import tilecheck
 
 
 def tile_check(*, center: tuple[float, float], zoom: float) -> None:
@@ -13,6 +14,6 @@ def tile_check(*, center: tuple[float, float], zoom: float) -> None:
     bm = basemaps.active()
     if bm.is_none:
         return
-    components.html(basemaps.tile_check_html(bm, lon=center[0], lat=center[1], zoom=zoom,
+    components.html(tilecheck.tile_check_html(bm, lon=center[0], lat=center[1], zoom=zoom,
                                              message=edge.t("basemap_tiles_failed", name=bm.label(edge.lang()))),
                     height=30)
