@@ -79,3 +79,19 @@ def test_the_not_allowed_page_says_so_in_the_role_s_words(app_env):
     assert not at.exception
     assert at.title[0].value == "无权查看此页面"
     assert "当前角色（访客）不能查看这个页面" in at.warning[0].value
+
+
+def test_audit_entries_read_in_chinese():
+    from dayuan_geo import audit_views
+
+    entry = {"at": "2026-11-30T17:05:09+00:00", "user": "leader1", "role": "leader", "action": "export",
+             "what": "parcels", "rows": 1234, "filters": {"release_status": ["released", "transferred"],
+                                                         "village_code": [], "distance_m": 500},
+             "detail": {"format": "csv", "file": "地块_2026-11-20.csv"}}
+    row = audit_views.entries_frame([entry], lang="zh").iloc[0]
+    assert row["时间"] == "2026-12-01 01:05 北京时间"  # 17:05 UTC is past midnight in China
+    assert row["角色"] == "领导" and row["操作"] == "导出" and row["数据"] == "地块" and row["行数"] == "1,234"
+    assert row["筛选条件"] == "释放状态：已释放、已出让；所属村居：不限；距离(米)：500"
+    assert row["详情"] == "格式：CSV；文件：地块_2026-11-20.csv"
+    en = audit_views.entries_frame([entry], lang="en").iloc[0]
+    assert en["When"] == "2026-12-01 01:05 China time (UTC+8)" and en["Role"] == "Leader"
