@@ -3,6 +3,8 @@ whole, nothing wider than the screen."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from .conftest import SCREENSHOTS
@@ -17,8 +19,13 @@ CARDS_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
                       cut: text ? text.scrollWidth > text.clientWidth + 1 : false}; })"""
 
 
+TWO_ROWS_JS = f"() => new Set(({CARDS_JS})().slice(0, 4).map(c => Math.round(c.top))).size == 2"
+
+
 @pytest.mark.parametrize("path", ["firms", "remediation"])
 def test_headline_cards_two_per_row_on_a_phone(app_server, browser, path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page = context.new_page()
     try:
@@ -27,7 +34,10 @@ def test_headline_cards_two_per_row_on_a_phone(app_server, browser, path):
         page.goto(f"{app_server.url}/{path}", wait_until="domcontentloaded")
         page.wait_for_selector('.st-key-' + ("fs_kpis" if path == "firms" else "rem_kpis"), timeout=120_000)
         page.wait_for_function(IDLE_JS, timeout=120_000)
-        page.wait_for_timeout(1500)
+        # the layout settles after the script run (fonts, the style element); the assertions below say
+        # what is wrong if it never does
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(TWO_ROWS_JS, timeout=30_000)
         cards = page.evaluate(CARDS_JS)[:4]
         page.screenshot(path=str(SCREENSHOTS / f"phone-{path}.png"))
         assert len(cards) == 4
