@@ -1,604 +1,166 @@
-"""UI text in Chinese (the default) and English. Column and status labels live in schema."""
+"""UI text in Chinese (the default) and English, number/area formatting, and the one escaper.
+
+The labels live in `labels/*.toml`, one file per feature, each key a table with `zh` and `en`; they
+are read once, on first use, and a key found in two files is refused. Column and status labels live
+in schema.
+"""
 
 from __future__ import annotations
 
-from dayuan_geo.text_import import IMPORT_TEXT
+import datetime as dt
+import functools
+import math
+import re
+import tomllib
+from pathlib import Path
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
+LABELS_DIR = Path(__file__).resolve().parent / "labels"
 
-TEXT: dict[str, tuple[str, str]] = {
-    "app_title": ("大源街道土地释放看板", "Dayuan Land-Release Dashboard"),
-    "language": ("语言", "Language"),
-    "demo_badge": ("演示数据 · 几何为合成示意", "Demo data · synthetic geometry"),
-    "demo_mixed_badge": ("演示数据与导入数据混合 · 含演示数据的表：{tables}",
-                         "Demo data mixed with imports · tables holding demo rows: {tables}"),
-    "imported_badge": ("正式数据", "Imported data"),
-    "data_as_of": ("数据截至", "Data as of"),
-    "dataset_version": ("数据版本", "Dataset version"),
-    "role": ("角色", "Role"),
-    "local_mode": ("本机模式：仅限本机访问", "Local mode: this machine only"),
-    "page_overview": ("总览", "Overview"),
-    "overview_title": ("大源街道物流园区整治与土地释放总览", "Dayuan Street: park remediation and land release"),
-    "overview_caption": (
-        "大源街道（白云区）村级物流园区整治提升：园区关停、改造或规范，清租腾退、拆除后释放土地用于新产业。",
-        "Dayuan Street (Baiyun District) is remediating its village logistics parks: parks are shut down, "
-        "redeveloped or regularised, and land is released for new industry.",
-    ),
-    "kpi_released": ("已释放土地", "Land released"),
-    "kpi_released_help": (
-        "截至数据日期已释放地块面积合计（按CGCS2000高斯投影计算）；增量为较一个月前",
-        "Area of parcels released by the data date (computed in CGCS2000 GK); delta against a month earlier",
-    ),
-    "kpi_year_target": ("本年释放 / 年度目标", "Released this year / target"),
-    "kpi_parcels": ("已释放地块", "Parcels released"),
-    "kpi_projects": ("整治项目", "Remediation projects"),
-    "kpi_completed": ("已竣工", "Completed"),
-    "kpi_overdue": ("逾期项目", "Overdue projects"),
-    "kpi_overdue_help": ("计划完成日期已过且未竣工", "Past their planned finish and not completed"),
-    "kpi_stalled": ("停滞项目", "Stalled projects"),
-    "kpi_stalled_help": ("超过{days}天无阶段变化", "No stage change for more than {days} days"),
-    "kpi_blacklisted": ("黑榜企业", "Blacklisted firms"),
-    "kpi_high_risk": ("高危企业", "High-risk firms"),
-    "kpi_inspections": ("本年巡查次数", "Inspections this year"),
-    "kpi_rectification": ("本年责令整改企业", "Firms ordered to rectify this year"),
-    "of_target": ("目标 {target}", "target {target}"),
-    "no_target": ("未设年度目标", "no target set"),
-    # ---- overview: attention, pace, villages, briefing (ov_*) and the monthly briefing (brief_*) ----
-    "ov_stamp": ("数据截至 {day} · 数据版本 v{version} · {source}", "Data as of {day} · version v{version} · {source}"),
-    "ov_attention": ("需要关注", "Needs attention"),
-    "ov_late_tab": ("逾期最久 ({n})", "Most overdue ({n})"),
-    "ov_stalled_tab": ("停滞最久 ({n})", "Longest stalled ({n})"),
-    "ov_risky_tab": ("释放土地旁的风险企业 ({n})", "Risky firms near land being released ({n})"),
-    "ov_villages_tab": ("进度落后的村居 ({n})", "Villages behind ({n})"),
-    "ov_none": ("目前没有。", "None at present."),
-    "ov_top_of": ("显示最需关注的 {shown} 项，共 {n} 项：", "The {shown} most pressing of {n}: "),
-    "ov_all_on_page": ("全部见此页", "all on this page"),
-    "ov_pace": ("释放进度", "Release pace"),
-    "ov_pace_ytd": ("本年释放 / 按时序应完成", "Released this year / due by now"),
-    "ov_pace_due": ("应完成 {due}", "due {due}"),
-    "ov_status": ("进度状态", "Status"),
-    "ov_status_on_track": ("进度正常", "On track"),
-    "ov_status_behind": ("进度落后", "Behind"),
-    "ov_status_no_target": ("未设年度目标", "No target set"),
-    "ov_gap": ("差距 {gap}", "gap {gap}"),
-    "ov_ahead": ("超前 {gap}", "ahead by {gap}"),
-    "ov_month": ("本月释放（{month}）", "Released in {month}"),
-    "ov_last_month": ("上月（{month}）", "Last month ({month})"),
-    "ov_year_ago": ("去年同月（{month}）", "Same month last year ({month})"),
-    "ov_vs_last_month": ("{delta} 较上月", "{delta} on last month"),
-    "ov_vs_year_ago": ("{delta} 同比", "{delta} year on year"),
-    "ov_pace_help": (
-        "年度目标 {target} 按已过天数折算到数据日期；本月截至数据日期，上月与去年同月为整月",
-        "The year's target ({target}) prorated by days elapsed to the data date; this month runs to the data "
-        "date, last month and the same month last year are whole months",
-    ),
-    "ov_village_ranking": ("各村居排名", "Village ranking"),
-    "ov_village_help": (
-        "各村居应担目标：年度目标按各村居1月1日尚未释放的地块面积分摊，再按已过天数折算",
-        "A village's share of the year's target: the target split by the land each village had still to "
-        "release on 1 January, prorated by days elapsed",
-    ),
-    "ov_open": ("打开", "Open"),
-    "ov_go": ("查看", "Open"),
-    "ov_col_name": ("项目", "Project"),
-    "ov_col_park": ("园区", "Park"),
-    "ov_col_village": ("村居", "Village"),
-    "ov_col_responsible_unit": ("责任单位", "Responsible unit"),
-    "ov_col_stage": ("当前阶段", "Stage"),
-    "ov_col_days_late": ("逾期天数", "Days late"),
-    "ov_col_days_idle": ("停滞天数", "Days without change"),
-    "ov_col_firm": ("企业", "Firm"),
-    "ov_col_risk_level": ("风险等级", "Risk level"),
-    "ov_col_nearest_parcel": ("最近地块", "Nearest parcel"),
-    "ov_col_distance_m": ("距离(米)", "Distance (m)"),
-    "ov_col_parcels_near": ("附近地块数", "Parcels near"),
-    "ov_col_released_m2": ("累计释放(㎡)", "Released (m²)"),
-    "ov_col_released_ytd_m2": ("本年释放(㎡)", "Released this year (m²)"),
-    "ov_col_target_share_m2": ("本年应担目标(㎡)", "Share of target (m²)"),
-    "ov_col_due_m2": ("按时序应完成(㎡)", "Due by now (m²)"),
-    "ov_col_gap_m2": ("差距(㎡)", "Gap (m²)"),
-    "ov_col_share_of_target": ("完成应担目标", "Share of target done"),
-    "ov_col_overdue": ("逾期项目", "Overdue"),
-    "ov_col_stalled": ("停滞项目", "Stalled"),
-    "ov_col_risky": ("黑榜/高危企业", "Risky firms"),
-    "ov_col_link": ("链接", "Link"),
-    "ov_briefing": ("月度汇报材料", "Monthly briefing"),
-    "ov_briefing_month": ("汇报月份", "Month"),
-    "ov_briefing_pdf": ("下载 PDF", "Download PDF"),
-    "ov_briefing_docx": ("下载 Word", "Download Word"),
-    "ov_briefing_help": (
-        "按所选月份（月末，当月为数据日期）生成汇报：主要指标、进度图、逾期停滞项目、各村居、风险企业、本月变化和地图",
-        "The briefing for the month chosen (its last day, or the data date for the current month): headline "
-        "figures, the release chart, late and stalled projects, villages, risky firms, changes and a map",
-    ),
-    "chart_plan": ("年度计划进度", "Plan for the year"),
-    "brief_title": ("大源街道土地释放与园区整治工作汇报（{month}）",
-                    "Dayuan Street: land release and park remediation, {month}"),
-    "brief_source": ("数据来源：{source}", "Source: {source}"),
-    "brief_h_headline": ("一、主要指标", "1. Headline figures"),
-    "brief_h_release": ("二、土地释放进度", "2. Land released against the plan"),
-    "brief_h_pipeline": ("三、整治项目进展", "3. Remediation pipeline"),
-    "brief_h_late": ("四、逾期与停滞项目", "4. Late and stalled projects"),
-    "brief_h_villages": ("五、各村居情况", "5. Villages"),
-    "brief_h_risky": ("六、释放土地旁的风险企业", "6. Risky firms near land being released"),
-    "brief_h_inspections": ("七、本年巡查与整改", "7. Inspections and rectification this year"),
-    "brief_h_changes": ("八、本月变化", "8. What changed this month"),
-    "brief_h_map": ("九、本月释放地块与黑榜企业分布", "9. Land released this month and blacklisted firms"),
-    "brief_col_metric": ("指标", "Figure"),
-    "brief_col_value": ("数值", "Value"),
-    "brief_col_note": ("说明", "Note"),
-    "brief_col_projects": ("当前项目数", "Projects now"),
-    "brief_col_reached": ("累计到达", "Reached"),
-    "brief_col_park_area": ("园区面积(㎡)", "Park area (m²)"),
-    "brief_col_count": ("次数", "Count"),
-    "brief_col_date": ("日期", "Date"),
-    "brief_col_area": ("面积(㎡)", "Area (m²)"),
-    "brief_col_parcel": ("地块", "Parcel"),
-    "brief_col_listed_on": ("列入日期", "Listed on"),
-    "brief_month_change": ("较上月 {delta}", "{delta} on last month"),
-    "brief_pace_line": (
-        "本年已释放 {ytd}，完成年度目标 {target} 的 {share}；按时序应完成 {due}，{status}（{gap}）。",
-        "Released this year: {ytd}, {share} of the year's target of {target}; due by now: {due}; {status} ({gap}).",
-    ),
-    "brief_month_line": ("本月（{month}）释放 {m}，上月 {lm}，去年同月 {ym}。",
-                         "Released in {month}: {m}; last month {lm}; same month last year {ym}."),
-    "brief_chart_caption": ("柱：当月释放；蓝线：累计释放；虚线：本年计划（年初累计加年度目标，按天均摊）。",
-                            "Bars: released in the month; blue: cumulative; dashed: the year's plan (the "
-                            "total on 1 January plus the target, spread evenly over the year)."),
-    "brief_late_sub": ("逾期项目（计划完成日期已过且未竣工，共 {n} 个）",
-                       "Overdue projects (past their planned finish, not completed: {n})"),
-    "brief_stalled_sub": ("停滞项目（超过{days}天无阶段变化，共 {n} 个）",
-                          "Stalled projects (no stage change for more than {days} days: {n})"),
-    "brief_shown": ("（列出前 {shown} 个）", " (the first {shown} listed)"),
-    "brief_risky_line": ("{d:.0f} 米内有黑榜或高危企业 {n} 家，涉及腾退中或已释放地块 {parcels} 宗。",
-                         "{n} blacklisted or high-risk firms within {d:.0f} m of {parcels} parcels vacating or "
-                         "released."),
-    "brief_inspections_line": ("{start} 至 {end} 共巡查 {n} 次，责令整改企业 {r} 家。",
-                               "{n} inspections from {start} to {end}; {r} firms ordered to rectify."),
-    "brief_changes_released": ("本月释放地块 {n} 宗，面积 {area}。", "{n} parcels released this month, {area}."),
-    "brief_changes_stages": ("本月 {n} 个项目进入新阶段。", "{n} stage changes this month."),
-    "brief_changes_listed": ("本月新列入黑榜或高危名单企业 {n} 家。",
-                             "{n} firms put on the blacklist or high-risk list this month."),
-    "brief_changes_cleared": ("名单处置现状：已移出 {delisted} 家、已清退 {evicted} 家（数据未记录移出日期）。",
-                              "Listed firms now delisted: {delisted}; evicted: {evicted} (the data hold no date "
-                              "for clearing)."),
-    "brief_map_caption": ("村居边界与地块为本系统数据，未使用在线底图。",
-                          "Village outlines and parcels from the dataset; no online base map."),
-    "brief_map_month": ("本月释放", "Released this month"),
-    "brief_map_before": ("此前已释放", "Released before"),
-    "brief_map_not_released": ("未释放", "Not released"),
-    "brief_page": ("第 {n} 页 / 共 {total} 页", "Page {n} of {total}"),
-    "unit_wan_m2": ("万㎡", "10k m²"),
-    "unit_m2": ("㎡", "m²"),
-    "chart_released_title": ("土地释放进度（按月）", "Land released by month"),
-    "chart_month": ("月份", "Month"),
-    "chart_released_month": ("当月释放(㎡)", "Released in month (m²)"),
-    "chart_cumulative": ("累计释放(㎡)", "Cumulative (m²)"),
-    "chart_funnel_title": ("整治阶段漏斗（到达各阶段的项目数）", "Remediation funnel (projects reaching each stage)"),
-    "chart_projects": ("项目数", "Projects"),
-    "map_title": ("地块释放状态与黑榜企业分布", "Parcels by release status, blacklisted firms"),
-    "map_caption": (
-        "无在线底图：村居边界与名称为本产品自带图层。点位为黑榜企业。",
-        "No online base map: village outlines and names are the product's own layers. Points are blacklisted firms.",
-    ),
-    "legend": ("图例", "Legend"),
-    "legend_blacklisted": ("黑榜企业", "Blacklisted firm"),
-    "legend_village": ("村居边界", "Village boundary"),
-    "tt_parcel": ("地块", "Parcel"),
-    "tt_park": ("园区", "Park"),
-    "tt_village": ("村居", "Village"),
-    "tt_area": ("面积", "Area"),
-    "tt_status": ("状态", "Status"),
-    "tt_released_on": ("释放日期", "Released on"),
-    "tt_firm": ("企业", "Firm"),
-    "tt_risk": ("风险等级", "Risk level"),
-    "tt_list_status": ("处置状态", "Status"),
-    "tt_reason": ("原因", "Reason"),
-    "tt_listed_on": ("列入日期", "Listed on"),
-    "hidden_for_role": ("（当前角色不可见）", "(hidden for your role)"),
-    "export_csv": ("导出 CSV", "Export CSV"),
-    "export_xlsx": ("导出 Excel", "Export XLSX"),
-    "export_geojson": ("导出 GeoJSON", "Export GeoJSON"),
-    "export_geoparquet": ("导出 GeoParquet", "Export GeoParquet"),
-    "export_not_allowed": ("当前角色无导出权限", "Your role may not export this data"),
-    # ---- remediation tracker ----
-    "page_remediation": ("整治进展", "Remediation tracker"),
-    "rem_title": ("园区整治进展：阶段、逾期与停滞", "Park remediation: stages, late and stuck projects"),
-    "rem_caption": (
-        "各园区整治项目所处阶段与历程；今日线为数据截至日 {as_of}。阶段目录来自配置文件。",
-        "Where each park's remediation stands and how it got there; today's line is the data date "
-        "{as_of}. The stages come from the stage catalogue file.",
-    ),
-    "rem_filter_mode": ("整治模式", "Mode"),
-    "rem_filter_village": ("村居", "Village"),
-    "rem_filter_all": ("全部", "All"),
-    "rem_threshold": ("停滞阈值(天)", "Stuck after (days)"),
-    "rem_threshold_help": ("超过该天数无阶段变化且未竣工即为停滞",
-                           "No stage change for longer than this, and not completed"),
-    "rem_kpi_projects": ("项目数", "Projects"),
-    "rem_kpi_released": ("这些园区已释放土地", "Land released in these parks"),
-    "rem_share_of_parks": ("占园区面积 {share}", "{share} of their area"),
-    "rem_pipeline": ("阶段分布", "Stage pipeline"),
-    "rem_pipeline_title": ("各阶段项目数", "Projects at each stage"),
-    "rem_pipeline_title_area": ("各阶段园区面积", "Park area at each stage"),
-    "rem_measure": ("指标", "Measure"),
-    "rem_measure_projects": ("项目数", "Projects"),
-    "rem_measure_park_area_m2": ("园区面积", "Park area"),
-    "rem_split": ("分组", "Split by"),
-    "rem_split_mode": ("整治模式", "Mode"),
-    "rem_split_village_code": ("村居", "Village"),
-    "rem_axis_area": ("面积(㎡)", "Area (m²)"),
-    "rem_timeline": ("项目时间线", "Project timeline"),
-    "rem_gantt_title": ("计划(灰)与实际阶段进程", "Planned (grey) against actual stages"),
-    "rem_planned": ("计划工期", "Planned"),
-    "rem_overdue_mark": ("逾期(计划完成日)", "Overdue (planned finish)"),
-    "rem_days": ("天", "days"),
-    "rem_gantt_limited": (
-        "显示 {shown}/{total} 个项目：逾期项目优先，其次停滞项目，其余按最近启动；可用上方筛选缩小范围。",
-        "Showing {shown} of {total} projects: the late ones first, then the stuck ones, then the most "
-        "recently started; narrow them with the filters above.",
-    ),
-    "rem_rows_capped": ("显示前 {shown:,} 行，共 {total:,} 行；导出文件包含全部。",
-                        "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
-    "rem_late_stuck": ("逾期与停滞", "Late and stuck"),
-    "rem_late_tab": ("逾期项目 {n}", "Late {n}"),
-    "rem_stuck_tab": ("停滞项目 {n}", "Stuck {n}"),
-    "rem_late_none": ("没有逾期项目", "No project is late"),
-    "rem_stuck_none": ("没有停滞项目", "No project is stuck"),
-    "rem_durations": ("阶段耗时", "Stage durations"),
-    "rem_durations_title": ("各阶段停留天数（中位数与分布）", "Days spent in each stage (median and spread)"),
-    "rem_days_in_stage": ("停留天数", "Days in stage"),
-    "rem_include_ongoing": ("包含尚未结束的阶段(按至今天数计)", "Include stages still open (days so far)"),
-    "rem_map_title": ("园区整治地图", "Parks by remediation"),
-    "rem_color_by": ("着色", "Colour by"),
-    "rem_color_stage": ("所处阶段", "Stage"),
-    "rem_color_late": ("逾期天数", "Days late"),
-    "rem_map_caption": ("点击园区查看整治历程。", "Click a park to see its project story."),
-    "rem_map_limited": (
-        "地图显示 {shown}/{total} 个园区：逾期优先，其次停滞，其余按最近启动；可用上方筛选缩小范围。",
-        "The map shows {shown} of {total} parks: the late first, then the stuck, then the most recently "
-        "started; narrow them with the filters above.",
-    ),
-    "rem_late_completed": ("已竣工", "Completed"),
-    "rem_late_on_time": ("未逾期", "On time"),
-    "rem_late_late_90": ("逾期≤90天", "Late ≤ 90 days"),
-    "rem_late_late_365": ("逾期91–365天", "Late 91–365 days"),
-    "rem_late_late_more": ("逾期>365天", "Late > 365 days"),
-    "rem_late_not_started": ("无在办项目", "No project under way"),
-    "rem_story": ("园区整治历程", "Project story"),
-    "rem_story_pick": ("选择园区（或在地图上点击）", "Pick a park (or click it on the map)"),
-    "rem_story_placeholder": ("请选择园区", "Choose a park"),
-    "rem_story_no_project": ("该园区截至数据日期没有整治项目", "This park has no remediation project by the data date"),
-    "rem_story_stages": ("各阶段日期", "Stages and dates"),
-    "rem_story_parcels": ("已释放地块 {n} 宗，共 {area}", "{n} parcels released, {area} in all"),
-    "rem_story_firms": ("园区内企业 {n} 家", "{n} firms in the park"),
-    "rem_story_names_hidden": ("当前角色不可查看企业名称", "Firm names are hidden for your role"),
-    "rem_status_overdue": ("逾期 {days} 天", "{days} days late"),
-    "rem_status_stuck": ("{days} 天无阶段变化", "no stage change for {days} days"),
-    "rem_progress": ("各园区释放进度", "Progress per park"),
-    "rem_progress_title": ("已释放面积与园区面积（释放最多的前30个园区）",
-                           "Released area against park area (top 30 parks by land released)"),
-    "rem_exports": ("导出", "Exports"),
-    "rem_export_projects": ("项目清单", "Project list"),
-    "rem_export_history": ("阶段记录", "Stage history"),
-    "rem_stage": ("阶段", "Stage"),
-    "rem_days_late": ("逾期天数", "Days late"),
-    "rem_days_idle": ("无变化天数", "Days idle"),
-    "rem_released": ("已释放面积(㎡)", "Released (m²)"),
-    "rem_park_area": ("园区面积(㎡)", "Park area (m²)"),
-    "rem_col_park_id": ("园区编号", "Park ID"),
-    "rem_col_park": ("园区", "Park"),
-    "rem_col_village": ("村居", "Village"),
-    "rem_col_last_change": ("最近阶段变化", "Last stage change"),
-    "rem_col_progress": ("释放进度", "Released share"),
-    "rem_col_released_parcels": ("已释放地块数", "Parcels released"),
-    "rem_col_parcels": ("地块数", "Parcels"),
-    "rem_col_left_on": ("离开日期", "Left on"),
-    "rem_col_ongoing": ("进行中", "Open"),
-    "rem_col_stays": ("样本数", "Stays"),
-    "rem_col_median": ("中位数(天)", "Median (days)"),
-    "rem_col_q1": ("下四分位(天)", "Lower quartile (days)"),
-    "rem_col_q3": ("上四分位(天)", "Upper quartile (days)"),
-    "rem_col_min": ("最短(天)", "Shortest (days)"),
-    "rem_col_max": ("最长(天)", "Longest (days)"),
-    "rem_col_area": ("面积(㎡)", "Area (m²)"),
-    "rem_col_released_on": ("释放日期", "Released on"),
-    "rem_col_planned_use": ("规划用途", "Planned use"),
-    "rem_col_parcel_id": ("地块编号", "Parcel ID"),
-    "rem_col_parcel_name": ("地块名称", "Parcel name"),
-    # ---- base map ----
-    "basemap": ("底图", "Base map"),
-    "basemap_help": (
-        "所有地图共用。“无底图”不访问任何外部服务器；高德等 GCJ-02 底图下图层自动纠偏显示。",
-        "Used by every map. “None” asks no outside server; on a GCJ-02 base map (AMap) the layers "
-        "are shifted to match it.",
-    ),
-    "basemap_gcj02": ("GCJ-02 底图：图层已纠偏显示，数据仍为 WGS 84", "GCJ-02 base map: layers shifted for "
-                      "display; data stays WGS 84"),
-    "basemap_config_error": ("底图设置有误，已改用无底图：{problem}", "The base-map setting is wrong; showing "
-                             "no base map: {problem}"),
-    # ---- accounts, roles and audit ----
-    "page_login": ("登录", "Sign in"),
-    "page_audit": ("审计日志", "Audit log"),
-    "login_title": ("登录大源街道土地释放看板", "Sign in to the Dayuan dashboard"),
-    "login_user": ("用户名", "User name"),
-    "login_password": ("密码", "Password"),
-    "login_submit": ("登录", "Sign in"),
-    "login_failed": ("用户名或密码错误", "Wrong user name or password"),
-    "login_locked": ("尝试次数过多，请 {seconds} 秒后再试", "Too many attempts: try again in {seconds} s"),
-    "login_oidc": ("使用单位账号登录", "Sign in with your organisation account"),
-    "sign_out": ("退出登录", "Sign out"),
-    "signed_in_as": ("已登录：{name} · {role}", "Signed in: {name} · {role}"),
-    "no_role": ("账号 {name} 未分配角色，请联系管理员。", "The account {name} has no role: ask an administrator."),
-    "local_only_refused": (
-        "本机模式只接受本机访问。请在本机打开，或由管理员创建账号（python -m dayuan_geo users add）。",
-        "Local mode serves this machine only. Open the dashboard on this machine, or ask an administrator "
-        "to create accounts (python -m dayuan_geo users add).",
-    ),
-    "auth_broken": ("账号配置文件无法读取，请联系管理员。", "The accounts file is unreadable: ask an administrator."),
-    "audit_title": ("审计日志：导出与导入", "Audit log: exports and imports"),
-    "audit_caption": (
-        "每次导出和导入都记录在此：谁、何时、什么数据、筛选条件、行数。日志只追加，不可修改。",
-        "Every export and import is recorded here: who, when, what, with which filter, how many rows. "
-        "The log is append-only.",
-    ),
-    "audit_intact": ("日志链完整：未发现修改或删除", "Log chain intact: nothing edited or removed"),
-    "audit_broken": ("日志链断裂：有记录被修改或删除", "Log chain broken: entries were edited or removed"),
-    "audit_empty": ("尚无导出或导入记录", "No exports or imports yet"),
-    "audit_action": ("操作", "Action"),
-    "audit_user": ("用户", "User"),
-    "audit_at": ("时间（UTC）", "When (UTC)"),
-    "audit_role": ("角色", "Role"),
-    "audit_what": ("数据", "Data"),
-    "audit_filters": ("筛选条件", "Filter"),
-    "audit_rows": ("行数", "Rows"),
-    "audit_detail": ("详情", "Detail"),
-    "audit_export": ("导出", "Export"),
-    "audit_import": ("导入", "Import"),
-    "audit_restore": ("恢复版本", "Restore"),
-    # firms and safety (pages/firms.py, dayuan_geo/safety.py)
-    "fs_page": ("企业与安全", "Firms and safety"),
-    "fs_title": ("黑榜、高危企业与安全巡查", "Blacklisted and high-risk firms, safety inspections"),
-    "fs_caption": (
-        "黑榜与高危企业在哪里、处置到哪一步、是否位于或临近正在腾退或已释放的地块；巡查与整改情况。",
-        "Where the blacklisted and high-risk firms are, what happened to them, whether they sit on or near "
-        "land being released; inspections and rectification.",
-    ),
-    "fs_insp_year": ("巡查统计年度", "Inspection year"),
-    "fs_kpi_insp_year": ("{year}年巡查次数", "Inspections in {year}"),
-    "fs_kpi_rect_year": ("{year}年责令整改企业", "Firms ordered to rectify in {year}"),
-    "fs_kpi_rect_orders": ("整改通知 {n} 份", "{n} orders"),
-    "fs_kpi_rect_help": (
-        "年内至少一次巡查结果为“责令整改”的企业数（去重）",
-        "Distinct firms with at least one inspection outcome 'rectification ordered' in the year",
-    ),
-    "fs_filters": ("筛选", "Filters"),
-    "fs_all": ("全部", "All"),
-    "fs_tab_map": ("地图", "Map"),
-    "fs_tab_list": ("名单", "List"),
-    "fs_tab_near": ("临近释放地块", "Near land being released"),
-    "fs_tab_inspections": ("巡查", "Inspections"),
-    "fs_show_ordinary": ("显示一般企业", "Show ordinary firms"),
-    "fs_density_caption": ("一般企业 {n:,} 家，以六边形密度显示（颜色越深越密集）。",
-                           "{n:,} ordinary firms shown as hexagon density (darker is denser)."),
-    "fs_map_caption": (
-        "红点为黑榜企业，橙点为高危企业；点击企业查看档案。底色为腾退中/已释放地块，紫圈为临近释放地块的企业。",
-        "Red points are blacklisted firms, orange high-risk; click a firm for its story. Filled parcels are "
-        "vacating or released; purple rings mark firms near that land.",
-    ),
-    "fs_legend_grid": ("网格边界", "Grid boundary"),
-    "fs_legend_park": ("园区边界", "Park boundary"),
-    "fs_legend_near": ("距释放地块 {d} 米内", "Within {d} m of land being released"),
-    "fs_list_caption": ("共 {n:,} 家；选中一行查看企业档案。", "{n:,} firms; select a row to see the firm's story."),
-    "fs_near_caption": (
-        "地块交付新用地单位前的“一票否决”核查：距腾退中或已释放地块指定距离内的黑榜、高危企业（CGCS2000投影，单位米，位于地块内为0）。",
-        "The veto check before land is handed to a new user: blacklisted and high-risk firms within the chosen "
-        "distance of parcels vacating or released (CGCS2000 projection, metres; 0 means on the parcel).",
-    ),
-    "fs_rows_capped": ("显示前 {shown:,} 行，共 {total:,} 行；导出文件包含全部。",
-                       "Showing the first {shown:,} of {total:,} rows; exports hold them all."),
-    "fs_near_distance": ("距离(米)", "Distance (m)"),
-    "fs_near_parcel_status": ("地块状态", "Parcel status"),
-    "fs_near_per_firm": (
-        "每家企业一行：最近的地块、距离和距离内的地块数；导出文件为全部 {pairs:,} 个（地块，企业）组合。",
-        "One row per firm: its nearest parcel, the distance and the parcels within the distance; the "
-        "export holds all {pairs:,} (parcel, firm) pairs.",
-    ),
-    "fs_col_nearest_parcel": ("最近地块", "Nearest parcel"),
-    "fs_col_nearest_parcel_name": ("最近地块名称", "Nearest parcel name"),
-    "fs_col_nearest_parcel_status": ("最近地块状态", "Nearest parcel status"),
-    "fs_col_parcels_near": ("距离内地块数", "Parcels within the distance"),
-    "fs_grids_over_budget": ("网格 {n} 个，超过地图上限 {budget} 个：不绘制网格边界。",
-                             "{n} grids exceed the map's budget of {budget} polygons: grid outlines are not drawn."),
-    "fs_parks_over_budget": ("园区 {n} 个，超过地图上限 {budget} 个：不绘制园区边界。",
-                             "{n} parks exceed the map's budget of {budget} polygons: park outlines are not drawn."),
-    "fs_brief_tooltips": ("风险企业 {n} 家，超过 {budget} 家：悬停只显示名称、等级和状态，点击企业查看完整档案。",
-                          "{n} risky firms, more than {budget}: hovering shows name, level and status only; "
-                          "click a firm for its full story."),
-    "fs_near_firms": ("涉及企业", "Firms flagged"),
-    "fs_near_parcels": ("涉及地块", "Parcels affected"),
-    "fs_insp_caption": ("统计期间 {start} 至 {end}", "Period {start} to {end}"),
-    "fs_chart_insp_trend": ("巡查次数（近24个月，按结果）", "Inspections per month (last 24 months, by outcome)"),
-    "fs_chart_insp_category": ("按巡查类别", "By category"),
-    "fs_chart_insp_outcome": ("按巡查结果", "By outcome"),
-    "fs_rect_title": ("责令整改企业（{n} 家）", "Firms ordered to rectify ({n})"),
-    "fs_repeat_title": ("屡查屡有问题的企业", "Firms inspected repeatedly with problems"),
-    "fs_repeat_min": ("问题次数不少于", "At least this many problems"),
-    "fs_repeat_caption": ("{n:,} 家企业在期间内至少 {m} 次巡查发现问题（结果非“合格”）。",
-                          "{n:,} firms had a problem found (outcome other than passed) at least {m} times."),
-    "fs_grid_map_title": ("各网格巡查次数", "Inspections per grid"),
-    "fs_story_hint": ("点击地图上的企业或名单中的一行，查看企业档案。",
-                      "Click a firm on the map or a row of the list to see its story."),
-    "fs_story_missing": ("未找到企业 {id}", "No firm {id}"),
-    "fs_story_title": ("企业档案：{name}", "Firm story: {name}"),
-    "fs_story_history": ("列榜与处置记录", "Listing history"),
-    "fs_story_inspections": ("巡查记录（{n} 次）", "Inspections ({n})"),
-    "fs_story_insp_hidden": ("当前角色不可查看巡查记录", "Your role may not see inspection records"),
-    "fs_uscc_ok": ("统一社会信用代码校验通过（GB 32100）", "Credit code passes the GB 32100 check"),
-    "fs_uscc_bad": ("统一社会信用代码有误：{problem}", "Credit code is wrong: {problem}"),
-    "fs_ev_listed": ("列入{level}", "Listed {level}"),
-    "fs_ev_now": ("当前状态", "Status now"),
-    "fs_col_date": ("日期", "Date"),
-    "fs_col_event": ("事项", "Event"),
-    "fs_col_detail": ("说明", "Detail"),
-    "fs_col_field": ("项目", "Field"),
-    "fs_col_value": ("内容", "Value"),
-    "fs_col_grid": ("网格", "Grid"),
-    "fs_col_parcel_status": ("地块状态", "Parcel status"),
-    "fs_col_inspections": ("巡查次数", "Inspections"),
-    "fs_col_last_inspection": ("最近巡查", "Last inspection"),
-    "fs_col_uscc_problem": ("信用代码问题", "Credit code problem"),
-    "fs_col_distance": ("距离(米)", "Distance (m)"),
-    "fs_col_orders": ("责令整改次数", "Rectification orders"),
-    "fs_col_last_order": ("最近整改通知", "Last order"),
-    "fs_col_passed_since": ("其后复查合格", "Passed since"),
-    "fs_col_problems": ("发现问题", "Problems found"),
-    "fs_col_penalties": ("立案处罚", "Penalties"),
-    # map budget (dayuan_geo/mapdata.py)
-    "tt_cell": ("网格", "Cell"),
-    "cell_size": ("{size} 米方格", "{size} m square"),
-    "tt_parcels": ("地块数", "Parcels"),
-    "tt_released_area": ("已释放面积", "Area released"),
-    "tt_released_share": ("已释放占比", "Share released"),
-    "legend_share": ("已释放 {share}", "{share} released"),
-    "map_by_park": (
-        "地块 {n} 块，超过地图上限 {budget} 块：按 {parks} 个园区汇总显示，颜色为已释放面积占比。",
-        "{n} parcels exceed the map's budget of {budget} polygons: shown as {parks} parks, "
-        "coloured by the share of their area released.",
-    ),
-    "map_by_cell": (
-        "地块 {n} 块，超过地图上限 {budget} 块：按 {cells} 个 {size} 米方格汇总显示，颜色为已释放面积占比。",
-        "{n} parcels exceed the map's budget of {budget} polygons: summed on {cells} squares of {size} m, "
-        "coloured by the share of their area released.",
-    ),
-    # ---- land release explorer (pages/land.py, dayuan_geo/land.py, land_views.py) ----
-    "page_land": ("土地释放", "Land release"),
-    "land_title": ("土地释放地图", "Land release explorer"),
-    "land_caption": (
-        "哪些土地已释放、在哪里、何时、规划做什么用，地上和周边有什么。左侧筛选同时作用于地图、指标、图表、清单和导出；"
-        "筛选条件保存在网址中，复制链接即可重现当前视图。",
-        "Which land has been released, where, when, for what use, and what stands on or near it. The filters "
-        "on the left drive the map, the numbers, the charts, the list and the exports at once; they live in the "
-        "address, so a copied link reproduces this view.",
-    ),
-    "land_filters": ("筛选地块", "Filter parcels"),
-    "land_all": ("全部", "All"),
-    "land_park_help": ("园区较多，仅列出前 {n} 个：请先选择村居，或用搜索。", "Only the first {n} parks are listed: "
-                       "choose a village first, or search."),
-    "land_released_range": ("释放日期", "Released between"),
-    "land_released_range_help": ("只看在此期间释放的地块（未释放的地块不在其中）",
-                                 "Only parcels released in this period (parcels not released drop out)"),
-    "land_area_range": ("地块面积(㎡)", "Parcel area (m²)"),
-    "land_search": ("搜索地块编号或名称", "Search parcel ID or name"),
-    "land_search_placeholder": ("如 P00016-03 或 华信", "e.g. P00016-03 or 华信"),
-    "land_reset": ("清除筛选", "Clear filters"),
-    "land_bad_filter": ("筛选条件无效，已显示全部地块。", "The filters were not valid: showing every parcel."),
-    "land_link_ignored": ("链接中有无法识别的参数，已忽略：{keys}",
-                          "Some values in the link were not understood and were ignored: {keys}"),
-    "land_month": ("时间轴：截至月份", "Time: land released up to"),
-    "land_month_help": ("拖动查看2020年以来逐月释放的土地；地图、指标和图表随之变化。",
-                        "Drag to see the land released month by month since 2020; the map, numbers and charts "
-                        "follow."),
-    "land_kpi_parcels": ("选中地块", "Parcels selected"),
-    "land_kpi_of_all": ("共 {n} 宗", "of {n}"),
-    "land_kpi_area": ("选中地块面积", "Area selected"),
-    "land_kpi_released": ("截至 {day} 已释放", "Released by {day}"),
-    "land_kpi_released_parcels": ("{n} 宗地块 · 占面积 {share}", "{n} parcels · {share} of the area"),
-    "land_map_caption": (
-        "无需在线底图：村居、园区边界与名称为本产品自带图层。颜色为所选月份末的状态；点击地块查看详情。",
-        "No online base map needed: village and park outlines and names are the product's own layers. Colours "
-        "show the status at the end of the chosen month; click a parcel to open its story.",
-    ),
-    "land_empty": ("没有符合筛选条件的地块。", "No parcel matches the filters."),
-    "land_map_by_park": (
-        "选中 {n} 宗地块，超过地图逐块绘制上限（{budget} 宗）：按 {parks} 个园区汇总显示，颜色为已释放面积占比。"
-        "点击园区即只看该园区的地块。",
-        "{n} parcels are selected, more than the map draws one by one ({budget}): shown as {parks} parks, "
-        "coloured by the share of their area released. Click a park to see its parcels.",
-    ),
-    "land_map_by_cell": (
-        "选中 {n} 宗地块，超过地图绘制上限：按 {cells} 个 {size} 米方格汇总显示，颜色为已释放面积占比。"
-        "缩小筛选范围可逐块查看。",
-        "{n} parcels are selected, more than the map can draw: summed on {cells} squares of {size} m, coloured "
-        "by the share of their area released. Narrow the filters to see parcels one by one.",
-    ),
-    "land_legend_share": ("已释放 {share}", "{share} released"),
-    "land_tt_parcels": ("地块数", "Parcels"),
-    "land_tt_released": ("已释放", "Released"),
-    "land_tt_click_park": ("点击只看该园区的地块", "Click to see this park's parcels"),
-    "land_cell_name": ("{size} 米方格", "{size} m square"),
-    "land_story_hint": (
-        "点击地图上的地块或清单中的一行，查看地块详情：属性、整治项目与阶段历程、地块上的企业、周边的黑榜与高危企业。",
-        "Click a parcel on the map or a row of the list to open its story: attributes, the remediation project "
-        "and its stages, the firms on it, and blacklisted or high-risk firms nearby.",
-    ),
-    "land_story_missing": ("没有这个编号的地块：", "There is no parcel with this ID:"),
-    "land_story_close": ("关闭详情", "Close the story"),
-    "land_story_released": ("已于 {day} 释放", "Released on {day}"),
-    "land_story_not_released": ("尚未释放（{status}）", "Not released yet ({status})"),
-    "land_story_facts": ("属性", "Attributes"),
-    "land_story_project": ("整治项目", "Remediation"),
-    "land_story_firms": ("企业", "Firms"),
-    "land_story_field": ("项目", "Field"),
-    "land_story_value": ("内容", "Value"),
-    "land_story_no_project": ("该地块所在园区尚无整治项目", "The parcel's park has no remediation project yet"),
-    "land_story_project_line": ("当前阶段：{stage} · 启动 {start} · 计划完成 {plan} · 责任单位：{unit}",
-                                "Stage: {stage} · started {start} · planned finish {plan} · responsible: {unit}"),
-    "land_story_overdue": ("已逾期：计划于 {day} 完成", "Overdue: planned to finish on {day}"),
-    "land_story_firms_on": ("地块上的企业 {n} 家", "{n} firms on the parcel"),
-    "land_distance": ("周边范围(米)", "Within (m)"),
-    "land_distance_help": ("按米计算（CGCS2000 高斯投影 EPSG:4547），从地块边界量起",
-                           "In metres (CGCS2000 / GK, EPSG:4547), from the parcel's boundary"),
-    "land_story_near": ("{d} 米内的黑榜与高危企业 {n} 家", "{n} blacklisted or high-risk firms within {d} m"),
-    "land_distance_col": ("距离(米)", "Distance (m)"),
-    "land_charts": ("释放进度与构成", "Progress and make-up"),
-    "land_chart_month_title": ("选中地块按月释放面积与累计", "Selected land released by month, and in all"),
-    "land_chart_released": ("已释放", "Released"),
-    "land_chart_not_released": ("未释放", "Not released"),
-    "land_chart_area": ("面积(㎡)", "Area (m²)"),
-    "land_chart_village_title": ("各村居", "By village"),
-    "land_chart_use_title": ("按规划用途", "By planned use"),
-    "land_table": ("地块清单", "Parcels"),
-    "land_sort": ("排序", "Sort by"),
-    "land_desc": ("降序", "Descending"),
-    "land_table_caption": ("共 {n} 宗地块；点击表头排序，点击一行查看详情。",
-                           "{n} parcels; click a header to sort, a row to open its story."),
-    "land_table_limited": ("按所选排序显示前 {shown} 宗（共 {n} 宗）；导出包含全部。",
-                           "Showing the first {shown} of {n} parcels in the chosen order; exports hold them all."),
-    "land_exports": ("导出当前选中的 {n} 宗地块", "Export the {n} parcels selected"),
-    "land_export_too_large": ("选中地块超过 {n} 宗，请用命令行导出（见下方命令）。",
-                              "More than {n} parcels are selected: export them with the command line below."),
-    "land_cli": ("用命令行导出同样的地块", "The same export from the command line"),
-    "page_import": ("数据导入", "Import data"),
-    "no_data": ("数据集缺失或无法读取", "The dataset is missing or unreadable"),
-    **IMPORT_TEXT,  # the import page and the import report's messages
-}
+
+def load_labels(directory: Path = LABELS_DIR) -> dict[str, tuple[str, str]]:
+    """Every label of the TOML files in directory, key -> (zh, en).
+
+    Raises ValueError naming the key and the files when a key is defined twice, or when an entry
+    is not exactly a zh and an en string.
+    """
+    labels: dict[str, tuple[str, str]] = {}
+    where: dict[str, str] = {}
+    for path in sorted(directory.glob("*.toml")):
+        with path.open("rb") as fh:
+            try:
+                table = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:  # a key twice in one file lands here
+                raise ValueError(f"{path.name}: {exc}") from exc
+        for key, entry in table.items():
+            if key in labels:
+                raise ValueError(f"label {key!r} is defined in both {where[key]} and {path.name}")
+            if not isinstance(entry, dict) or set(entry) != set(LANGS) or \
+                    not all(isinstance(entry[lang], str) for lang in LANGS):
+                raise ValueError(f"{path.name}: label {key!r} must have exactly a zh and an en string")
+            labels[key] = (entry["zh"], entry["en"])
+            where[key] = path.name
+    return labels
+
+
+@functools.cache
+def _labels() -> dict[str, tuple[str, str]]:
+    return load_labels()
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     """The text for key in lang, with {placeholders} filled from values."""
-    zh, en = TEXT[key]
+    zh, en = _labels()[key]
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
 
 
+EMPTY = "—"  # what an empty value shows, in either language
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def is_empty(value: object) -> bool:
+    """None, NaN, NaT, pandas' NA and blank text: the values a table shows as EMPTY."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT and pd.NA are not equal to themselves
+    except (TypeError, ValueError):  # pd.NA's comparison cannot be a bool
+        return True
+
+
 def fmt_area(m2: float | None, lang: str = DEFAULT_LANG) -> str:
     """An area the way people on the street say it: 万平方米 in Chinese, m² with separators in English."""
-    if m2 is None:
-        return "—"
+    if m2 is None or (isinstance(m2, float) and math.isnan(m2)):
+        return EMPTY
     if lang == "zh":
         return f"{m2 / 10_000:,.2f} 万㎡"
     return f"{m2:,.0f} m²"
 
 
+def area_axis(lang: str = DEFAULT_LANG) -> tuple[float, str]:
+    """How a chart's area axis counts, as fmt_area does: (divide m² by this, plotly tickformat).
+
+    Chinese charts count 万㎡ (no `50k` SI ticks), English ones whole m² with separators."""
+    return (10_000.0, ",.4~f") if lang == "zh" else (1.0, ",.0f")
+
+
+def fmt_date(value: object) -> str:
+    """A date (or the date of a timestamp) as YYYY-MM-DD; EMPTY for none."""
+    if is_empty(value):
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def fmt_time(value: object, lang: str = DEFAULT_LANG) -> str:
+    """A moment in China time with the zone named (`2026-11-30 20:31 北京时间`); a time without a
+    zone is taken as UTC, the way the logs and manifests write them. EMPTY for none."""
+    if is_empty(value):
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return f"{value.astimezone(CHINA_TZ):%Y-%m-%d %H:%M} {t('tz_china', lang)}"
+
+
+_FILE_NAME_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\u202a-\u202e\u2066-\u2069]+')
+
+
+def file_name(*parts: object, day: dt.date | str | None = None, lang: str = DEFAULT_LANG, limit: int = 3) -> str:
+    """An export's file name (without its suffix) from the table's label, the filter's gist and the
+    data date: `地块_石湖村委会_已释放_2026-11-20`. Empty parts are skipped, a part of several values
+    keeps its first `limit` and says how many more (`石湖村委会等3个`), and characters no file system
+    takes are dropped."""
+    words: list[str] = []
+    for part in parts:
+        values = [str(v) for v in part if not is_empty(v)] if isinstance(part, list | tuple) else (
+            [] if is_empty(part) else [str(part)])
+        if not values:
+            continue
+        text = ("、" if lang == "zh" else ",").join(values[:limit])
+        if len(values) > limit:
+            text += t("file_name_more", lang, n=len(values))
+        words.append(text)
+    if day is not None:
+        words.append(day.isoformat() if isinstance(day, dt.date) else str(day))
+    name = "_".join(_FILE_NAME_UNSAFE.sub("", w).strip() for w in words)
+    return name[:150] or "export"
+
+
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:&=\"'")
+# Bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM): a name holding
+# them could show its characters in another order than they are stored, so they are dropped.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# GitHub-flavoured markdown turns bare `http://…`, `https://…`, `www.…` and `name@host.tld` into links
+# after the escapes are resolved, so a backslash cannot stop it: a word joiner (U+2060, invisible, no
+# width) placed inside the pattern does.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 
 
-def md_text(value: object) -> str:
-    """Text from the data, safe inside Streamlit markdown (titles, captions, st.markdown): every
-    character markdown, LaTeX, colour/emoji directives or HTML could act on is escaped, and line
-    breaks become spaces, so a firm named `<img src=x onerror=...>` or `[x](javascript:...)` shows
-    as exactly that text."""
-    text = "" if value is None else str(value)
+def md_text(value: object, *, empty: str = "") -> str:
+    """Text from the data, safe inside Streamlit markdown (titles, captions, st.markdown, and the
+    labels of expanders, tabs, radios, checkboxes and metrics, and help=): every character markdown,
+    LaTeX, colour/emoji directives or HTML could act on is escaped, bare URLs and e-mail addresses
+    are kept from becoming links, bidirectional overrides are dropped and line breaks become spaces,
+    so a firm named `<img src=x onerror=...>`, `[x](javascript:...)` or `www.evil.example` shows as
+    exactly that text. None and "" give `empty` (pass "—" where an empty cell must show)."""
+    text = "" if value is None else str(value).translate(_BIDI_CONTROLS)
+    if not text:
+        return empty
+    text = _AUTOLINK.sub(WORD_JOINER, text)
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else (" " if ch in "\r\n\t" else ch) for ch in text)

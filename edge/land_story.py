@@ -11,6 +11,7 @@ import edge
 from dayuan_geo import schema as S
 from dayuan_geo.land import queries as land
 from dayuan_geo.land import views as land_views
+from dayuan_geo.text import md_text
 
 
 def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: str, distance: int,
@@ -26,7 +27,7 @@ def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: s
     else:
         p = story["parcel"]
         head, close = st.columns([5, 1])
-        head.subheader(f"{land_views.md(p['parcel_id'])} · {land_views.md(p['name'])}", anchor=False)
+        head.subheader(f"{md_text(p['parcel_id'])} · {md_text(p['name'])}", anchor=False)
         close.button("✕", on_click=close_story, key="land_close", help=edge.t("land_story_close"))
         if p["released_on"]:
             st.success(edge.t("land_story_released", day=p["released_on"].isoformat()))
@@ -41,11 +42,11 @@ def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: s
             if project is None:
                 st.info(edge.t("land_story_no_project"))
             else:
-                st.markdown(f"**{land_views.md(project['name'])}** · {S.REMEDIATION_MODE.label(project['mode'], lang)}")
+                st.markdown(f"**{md_text(project['name'])}** · {S.REMEDIATION_MODE.label(project['mode'], lang)}")
                 st.caption(edge.t("land_story_project_line",
                                   stage=S.stage_catalogue().label(project["stage"], lang),
                                   start=project["started_on"], plan=project["planned_finish"],
-                                  unit=land_views.md(project["responsible_unit"])))
+                                  unit=md_text(project["responsible_unit"])))
                 if project["is_overdue"]:
                     st.error(edge.t("land_story_overdue", day=project["planned_finish"]))
                 st.dataframe(land_views.stage_history(story["events"], lang=lang), hide_index=True,

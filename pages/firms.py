@@ -8,53 +8,26 @@ from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
+from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.safety import views
-from dayuan_geo.text import md_text
+from dayuan_geo.text import file_name
+from edge import firm_story, mapnote, phone, urlstate
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
-STORY = "firm_story_id"
+STORY = firm_story.STORY
 RISKY_LAYER, ORDINARY_LAYER = "risky-firms", "ordinary-firms"
-if STORY not in st.session_state:  # a shared link ?firm=ID opens that firm's story
-    st.session_state[STORY] = safety.clean_firm_id(st.query_params.get("firm"))
-
-
-def show_story_of(firm_id: object) -> None:
-    if firm_id := safety.clean_firm_id(firm_id):  # a selection comes back from the browser
-        st.session_state[STORY] = firm_id
-
-
-def on_row_pick(key: str, frame):
-    """A callback that opens the story of the row picked in the table called key."""
-    def pick() -> None:
-        rows = st.session_state[key].selection.get("rows", [])
-        if rows and rows[0] < len(frame):
-            show_story_of(frame["firm_id"].iloc[rows[0]])
-    return pick
-
-
-def capped(frame):
-    """The rows a table on screen shows (exports hold them all), said when some are left out."""
-    shown = frame.head(safety.DISPLAY_ROWS)
-    if len(frame) > len(shown):
-        st.caption(edge.t("fs_rows_capped", shown=len(shown), total=len(frame)))
-    return shown
-
-
-def on_map_click() -> None:
-    objects = st.session_state["firms_map"].selection.get("objects", {})
-    for layer in (RISKY_LAYER, ORDINARY_LAYER):
-        for obj in objects.get(layer, []):
-            return show_story_of(obj.get("firm_id"))
-
-
 st.title(edge.t("fs_title"))
 st.caption(edge.t("fs_caption"))
 
 years = edge.query(safety.inspection_years, as_of=as_of)
-year = st.columns(4)[0].selectbox(edge.t("fs_insp_year"), years, index=0, key="insp_year")
+opts = edge.query(safety.filter_options)
+params = firm_story.url_params(villages=list(opts["villages"]["code"]), grids=list(opts["grids"]["grid_id"]),
+                               industries=list(opts["industries"]["industry"]), years=list(years))
+firm_story.follow_url(params)  # the link's filters and firm, before the widgets
+year = st.columns(4)[0].selectbox(edge.t("fs_insp_year"), years, key="insp_year")
 k = edge.query(safety.safety_kpis, as_of=as_of, year=year)
-c1, c2, c3, c4 = st.columns(4)
+with phone.two_per_row("fs_kpis"):
+    c1, c2, c3, c4 = st.columns(4)
 c1.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted']:,}", border=True)
 c2.metric(edge.t("kpi_high_risk"), f"{k['high_risk']:,}", border=True)
 c3.metric(edge.t("fs_kpi_insp_year", year=year), f"{k['inspections']:,}",
@@ -62,17 +35,16 @@ c3.metric(edge.t("fs_kpi_insp_year", year=year), f"{k['inspections']:,}",
 c4.metric(edge.t("fs_kpi_rect_year", year=year), f"{k['rectification_firms']:,}",
           delta=edge.t("fs_kpi_rect_orders", n=k["rectification_orders"]), delta_color="off",
           help=edge.t("fs_kpi_rect_help"), border=True)
+st.caption(edge.t("fs_kpi_scope"))
 
 # ---- filters shared by the map, the list and the exports -----------------------------------------
-opts = edge.query(safety.filter_options)
 villages = dict(zip(opts["villages"]["code"], opts["villages"]["name_zh" if lang == "zh" else "name_en"],
                     strict=True))
 grids = dict(zip(opts["grids"]["grid_id"], opts["grids"]["name"], strict=True))
 with st.expander(edge.t("fs_filters"), expanded=True):
     f1, f2, f3, f4, f5 = st.columns([1.5, 1, 1, 1, 1])
     levels = f1.multiselect(S.column_label("firms", "risk_level", lang), list(safety.RISKY_LEVELS),
-                            default=list(safety.RISKY_LEVELS), format_func=lambda c: S.RISK_LEVEL.label(c, lang),
-                            key="f_level")
+                            format_func=lambda c: S.RISK_LEVEL.label(c, lang), key="f_level")
     statuses = f2.multiselect(S.column_label("firms", "list_status", lang), list(S.LIST_STATUS.codes),
                               format_func=lambda c: S.LIST_STATUS.label(c, lang), key="f_status",
                               placeholder=edge.t("fs_all"))
@@ -91,6 +63,13 @@ risky = edge.shared(views.risky_firms_view, role=role, as_of=as_of, lang=lang, r
                    statuses=tuple(statuses), layer_id=RISKY_LAYER, **where)  # the list and its map layer
 firms = risky.frame
 filters = {"risk_level": levels, "list_status": statuses, **{k_: list(v) for k_, v in where.items()}}
+gist = ([villages.get(v) for v in chosen_villages], [S.RISK_LEVEL.label(c, lang) for c in levels]
+        if set(levels) != set(safety.RISKY_LEVELS) else [], [S.LIST_STATUS.label(c, lang) for c in statuses])
+
+
+def export_name(what: str, *extra: object) -> str:
+    """地块_石湖村委会_已释放_2026-11-20: the table, the filter's gist and the data date."""
+    return file_name(edge.t(what), *gist, *extra, day=as_of, lang=lang)
 
 tab_map, tab_list, tab_near, tab_insp = st.tabs(
     [edge.t("fs_tab_map"), edge.t("fs_tab_list"), edge.t("fs_tab_near"), edge.t("fs_tab_inspections")])
@@ -112,15 +91,13 @@ with tab_near:
     m1.metric(edge.t("fs_near_firms"), f"{len(near.firms):,}", border=True)
     m2.metric(edge.t("fs_near_parcels"), f"{near.parcels:,}", border=True)
     st.caption(edge.t("fs_near_per_firm", pairs=near.pairs))
-    shown_near = capped(near.firms)
-    st.dataframe(views.for_display(shown_near, table="firms", lang=lang), hide_index=True, key="near_table",
-                 on_select=on_row_pick("near_table", shown_near), selection_mode="single-row")
+    firm_story.pickable_table(near.firms, key="near_table", lang=lang)
     store = edge.store()
 
     def near_pairs():  # every (parcel, firm) pair, built on click only, on a cursor of its own
-        return safety.near_released_land(store.cursor(), **near_args)
+        return views.for_export(safety.near_released_land(store.cursor(), **near_args), lang=lang)
 
-    edge.export_buttons(near_pairs, table="firms", name="firms-near-released-land", geometry=True,
+    edge.export_buttons(near_pairs, table="firms", name=export_name("fs_file_near", f"{distance}m"), geometry=True,
                         filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
 
 # ---- map ----------------------------------------------------------------------------------------
@@ -146,16 +123,21 @@ with tab_map:
         layers.append(near_view.rings)
         points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
     layers.append(risky.layer)
-    focus = safety.clean_firm_id(st.query_params.get("firm"))
+    focus = st.session_state.get(firm_story.FOCUS)
     focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
     if focus_story:
         deck = mapdata.deck(layers, center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]), zoom=16)
     else:
         deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
-    st.pydeck_chart(deck, height=600, key="firms_map", on_select=on_map_click, selection_mode="single-object")
+    st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
+                    on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
     items = (mapdata.legend_items(land, lang) if land.aggregated
              else [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses])
-    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points), unsafe_allow_html=True)
+    view = deck.initial_view_state
+    mapnote.tile_check(center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]) if focus_story
+                       else edge.query(queries.view_center), zoom=view.zoom)
+    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points, lang=lang,
+                                 scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
     st.caption(edge.t("fs_map_caption"))
     for note in (mapdata.caption(land, lang), context.caption(lang)):
         if note:
@@ -166,11 +148,10 @@ with tab_map:
 # ---- list ---------------------------------------------------------------------------------------
 with tab_list:
     st.caption(edge.t("fs_list_caption", n=len(firms)))
-    shown = capped(firms.drop(columns=["park_id"]))
-    st.dataframe(views.for_display(shown, table="firms", lang=lang, keep_village=True), hide_index=True,
-                 key="firm_list", on_select=on_row_pick("firm_list", shown), selection_mode="single-row")
-    edge.export_buttons(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), table="firms",
-                        name="risky-firms", filters=filters)
+    firm_story.pickable_table(firms.drop(columns=["park_id"]), key="firm_list", lang=lang, keep_village=True)
+    edge.export_buttons(views.for_export(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), lang=lang),
+                        table="firms",
+                        name=export_name("fs_file_risky"), filters=filters)
 
 # ---- inspections --------------------------------------------------------------------------------
 with tab_insp:
@@ -183,24 +164,22 @@ with tab_insp:
     right.plotly_chart(figures.outcome, width="stretch", key="insp_outcome")
 
     st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
-    rect = edge.query(safety.rectification_orders, role=role, start=start, end=end)
-    shown_rect = capped(rect)
-    st.dataframe(views.for_display(shown_rect, table="firms", lang=lang), hide_index=True, key="rect_table",
-                 on_select=on_row_pick("rect_table", shown_rect), selection_mode="single-row")
-    edge.export_buttons(rect, table="firms", name=f"rectification-orders-{year}", formats=("csv", "xlsx"),
-                        filters={"year": year})
+    rect = edge.query(inspections.rectification_orders, role=role, start=start, end=end)
+    firm_story.pickable_table(rect, key="rect_table", lang=lang)
+    edge.export_buttons(views.for_export(rect, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year})
 
     st.subheader(edge.t("fs_repeat_title"))
-    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, safety.DEFAULT_MIN_PROBLEMS,
+    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, inspections.DEFAULT_MIN_PROBLEMS,
                                                  key="repeat_min")
-    repeat = edge.query(safety.repeat_problem_firms, role=role, start=start, end=end,
+    repeat = edge.query(inspections.repeat_problem_firms, role=role, start=start, end=end,
                         min_problems=int(min_problems))
     st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
-    shown_repeat = capped(repeat)
-    st.dataframe(views.for_display(shown_repeat, table="firms", lang=lang), hide_index=True, key="repeat_table",
-                 on_select=on_row_pick("repeat_table", shown_repeat), selection_mode="single-row")
-    edge.export_buttons(repeat, table="firms", name=f"repeat-problem-firms-{year}", formats=("csv", "xlsx"),
-                        filters={"year": year, "min_problems": int(min_problems)})
+    firm_story.pickable_table(repeat, key="repeat_table", lang=lang)
+    edge.export_buttons(views.for_export(repeat, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_repeat"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year, "min_problems": int(min_problems)})
 
     st.subheader(edge.t("fs_grid_map_title"))
     per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)
@@ -210,28 +189,8 @@ with tab_insp:
                     key="grid_map")
     st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)
 
-# ---- the story of one firm ----------------------------------------------------------------------
+# ---- the story of one firm, and the state in the URL ----------------------------------------------
 firm_id = st.session_state.get(STORY)
 story = edge.query(safety.firm_story, role=role, firm_id=firm_id, as_of=as_of) if firm_id else None
-st.divider()
-if story is None:
-    st.info(edge.t("fs_story_hint") if not firm_id else edge.t("fs_story_missing", id=firm_id))
-else:
-    firm = story["firm"]
-    st.subheader(edge.t("fs_story_title", name=md_text(firm.get("name") or firm["firm_id"])))
-    facts = views.story_facts(firm, lang=lang)
-    left, right = st.columns([2, 3])
-    left.dataframe(facts, hide_index=True, key="story_facts")
-    if "uscc" in firm:
-        if firm.get("uscc_problem"):
-            left.error(edge.t("fs_uscc_bad", problem=firm["uscc_problem"]))
-        else:
-            left.success(edge.t("fs_uscc_ok"))
-    right.markdown(f"**{edge.t('fs_story_history')}**")
-    right.dataframe(views.listing_history(story, lang=lang), hide_index=True, key="story_history")
-    if story["inspections"] is None:
-        st.info(edge.t("fs_story_insp_hidden"))
-    else:
-        st.markdown(f"**{edge.t('fs_story_inspections', n=len(story['inspections']))}**")
-        st.dataframe(views.for_display(story["inspections"], table="inspections", lang=lang),
-                     hide_index=True, key="story_inspections")
+firm_story.story_panel(story, firm_id, lang=lang)
+urlstate.write(params, page="firms")

@@ -11,7 +11,8 @@ from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
-from dayuan_geo.text import fmt_area, t
+from dayuan_geo.text import file_name, fmt_area, md_text, t
+from edge import mapnote, phone, urlstate
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
@@ -21,6 +22,9 @@ village_names = edge.query(RV.village_names, lang=lang)
 
 st.title(edge.t("rem_title"))
 st.caption(edge.t("rem_caption", as_of=as_of.isoformat()))
+params = urlstate.remediation_params(villages=list(village_names), stalled_default=R.DEFAULT_STALLED_DAYS)
+if ignored := urlstate.follow(params, page="remediation").ignored:
+    st.warning(edge.t("rem_link_ignored", keys=md_text(", ".join(ignored))))
 
 f1, f2, f3 = st.columns([2, 3, 1])
 modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key="rem_modes",
@@ -29,8 +33,7 @@ modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key=
 chosen_villages = f2.multiselect(edge.t("rem_filter_village"), list(village_names), key="rem_villages",
                                  format_func=lambda c: village_names.get(c, c),
                                  placeholder=edge.t("rem_filter_all"))
-threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=3650, step=30,
-                                value=R.DEFAULT_STALLED_DAYS, key="rem_threshold",
+threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=3650, step=30, key="rem_threshold",
                                 help=edge.t("rem_threshold_help")))
 
 # everything shown for this selection is built once per dataset version and shared (edge.shared)
@@ -47,7 +50,14 @@ def whole(which: str):
     return lambda: RV.export_table(store.cursor(), which=which, **selection)
 
 
-c1, c2, c3, c4 = st.columns(4)
+def export_name(what: str) -> str:
+    """整治项目_淘汰关停_石湖村委会_2026-11-20: the list, the filter's gist and the data date."""
+    return file_name(edge.t(what), [S.REMEDIATION_MODE.label(m, lang) for m in modes],
+                     [village_names.get(v, v) for v in chosen_villages], day=as_of, lang=lang)
+
+
+with phone.two_per_row("rem_kpis"):
+    c1, c2, c3, c4 = st.columns(4)
 c1.metric(edge.t("rem_kpi_projects"), f"{tr.projects:,}", border=True, delta_arrow="off",
           delta=f"{edge.t('kpi_completed')} {tr.completed}", delta_color="off")
 c2.metric(edge.t("kpi_overdue"), f"{tr.late:,}", help=edge.t("kpi_overdue_help"), border=True)
@@ -72,13 +82,18 @@ color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, 
                     format_func=lambda c: t(f"rem_color_{c}", lang))
 park_map = edge.shared(RV.park_map, color_by=color_by, **selection)
 park_names = park_map.names  # the story's choices: the parks drawn
+if st.session_state.get("rem_story_park") not in park_names:  # a link's park that the filters leave out
+    st.session_state["rem_story_park"] = None
 if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
 with left:
-    event = st.pydeck_chart(mapdata.deck(park_map.layers, center=edge.query(queries.view_center)), height=540,
-                            key="rem_map", on_select="rerun", selection_mode="single-object")
-    st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang)), unsafe_allow_html=True)
+    deck = mapdata.deck(park_map.layers, center=edge.query(queries.view_center))
+    event = st.pydeck_chart(deck, height=540, key="rem_map", on_select="rerun", selection_mode="single-object")
+    view = deck.initial_view_state
+    mapnote.tile_check(center=edge.query(queries.view_center), zoom=view.zoom)
+    st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang), lang=lang, scale=(view.latitude, view.zoom)),
+                unsafe_allow_html=True)
     st.caption(edge.t("rem_map_caption"))
 
 clicked = (event.selection.get("objects", {}).get("parks") or [{}])[0].get("park_id") if event else None
@@ -94,7 +109,7 @@ with right:
         story = edge.query(R.project_story, park_id=park_id, as_of=as_of, role=role)
         park, project = story["park"], story["project"]
         title = park["park_name_en"] if lang == "en" and isinstance(park["park_name_en"], str) else park["park_name"]
-        st.markdown(f"#### {R.md_escape(title)}")
+        st.markdown(f"#### {md_text(title)}")
         if project is None:
             st.info(edge.t("rem_story_no_project"))
         else:
@@ -103,7 +118,7 @@ with right:
                 status.append(edge.t("rem_status_overdue", days=int(project["days_late"])))
             if project["is_stalled"]:
                 status.append(edge.t("rem_status_stuck", days=int(project["days_idle"])))
-            st.markdown(" · ".join(R.md_escape(x) for x in [
+            st.markdown(" · ".join(md_text(x) for x in [
                 project["project_id"], S.REMEDIATION_MODE.label(project["mode"], lang),
                 cat.label(project["stage"], lang), project["responsible_unit"], *status]))
             st.progress(float(project["progress"]), text=(
@@ -146,7 +161,7 @@ for tab, n, table, which, empty in (
         if n > len(table):
             st.caption(edge.t("rem_rows_capped", shown=len(table), total=n))
         st.dataframe(table, hide_index=True, width="stretch", key=f"remediation-{which}-table")
-        edge.export_buttons(whole(which), table="remediation_projects", name=f"remediation-{which}",
+        edge.export_buttons(whole(which), table="remediation_projects", name=export_name(f"rem_file_{which}"),
                             filters=filters, formats=("csv", "xlsx"), geometry=False)
 
 # ---- stage durations ----------------------------------------------------------------------------
@@ -172,9 +187,10 @@ st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projec
 e1, e2 = st.columns(2)
 with e1:
     st.caption(edge.t("rem_export_projects"))
-    edge.export_buttons(whole("projects"), table="remediation_projects", name="remediation-projects",
+    edge.export_buttons(whole("projects"), table="remediation_projects", name=export_name("rem_file_projects"),
                         filters=filters, formats=("csv", "xlsx"), geometry=False)
 with e2:
     st.caption(edge.t("rem_export_history"))
-    edge.export_buttons(whole("history"), table="remediation_events", name="remediation-stage-history",
+    edge.export_buttons(whole("history"), table="remediation_events", name=export_name("rem_file_history"),
                         filters=filters, formats=("csv", "xlsx"), geometry=False)
+urlstate.write(params, page="remediation")

@@ -92,3 +92,34 @@ def test_manifest_records_files_and_hashes(demo_dir):
         entry = manifest["files"][name]
         assert entry["sha256"] == dataset.sha256_of(demo_dir / entry["file"])
     assert dataset.validate(demo_dir) == []
+
+
+def test_every_park_has_its_own_name(demo_dir):
+    parks = gpd.read_parquet(demo_dir / "parks.parquet")
+    assert not parks["name"].duplicated().any(), parks.loc[parks["name"].duplicated(keep=False), "name"].tolist()
+    assert (parks["name"] == "华邦物流园").sum() == 1
+
+
+def test_firms_are_inspected_at_a_believable_rate(demo_dir):
+    firms = pd.read_parquet(demo_dir / "firms.parquet").set_index("firm_id")
+    insp = pd.read_parquet(demo_dir / "inspections.parquet")
+    insp["day"] = pd.to_datetime(insp["inspected_on"])
+    this_year = insp[(insp["day"] >= pd.Timestamp(AS_OF.year, 1, 1)) & (insp["day"] <= AS_OF)]
+    per_firm = this_year.groupby("firm_id").size().reindex(firms.index, fill_value=0)
+    risky = firms["risk_level"] != "normal"
+    # about monthly for a listed firm, about quarterly for the others; nowhere near daily
+    assert 6 <= per_firm[risky].mean() <= 16 and per_firm[risky].max() <= 30
+    assert 2 <= per_firm[~risky].mean() <= 6 and per_firm.max() <= 30
+    # an evicted firm has left: no inspection more than two months after it was listed
+    evicted = firms[firms["list_status"] == "evicted"]
+    visits = insp.merge(evicted[["listed_on"]], left_on="firm_id", right_index=True)
+    assert len(evicted) and not (visits["day"] > pd.to_datetime(visits["listed_on"]) + pd.Timedelta(days=60)).any()
+
+
+def test_the_build_is_split_by_table():
+    from pathlib import Path
+
+    folder = Path(demo.__file__).parent
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
+    assert {"base.py", "places.py", "remediation.py", "firms.py", "build.py"} <= set(sizes)
+    assert max(sizes.values()) < 450, sizes

@@ -24,6 +24,7 @@ from dayuan_geo import schema as S
 from dayuan_geo.land import queries as land
 from dayuan_geo.land import views as land_views
 from dayuan_geo.maps.basemap import NONE_MAP
+from dayuan_geo.text import md_text
 
 AS_OF = dt.date(2026, 11, 20)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -349,8 +350,8 @@ def test_story_shapes_ring_is_the_distance_away(cur, files):
 
 
 def test_markdown_values_are_literal():
-    assert land_views.md("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"
-    assert land_views.md(None) == "—"
+    assert md_text("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"
+    assert md_text(None, empty="—") == "—"
 
 
 # ---- the page (AppTest) -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
 from dayuan_geo.store import Store
+from dayuan_geo.text import md_text
 
 AS_OF = dt.date(2026, 11, 20)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -471,6 +472,34 @@ def test_page_in_english_and_for_an_inspector(app_env, demo_dir):
     named = parks[parks["name_en"].notna()].iloc[0]
     at.selectbox(key="rem_story_park").set_value(named["park_id"]).run()
     assert not at.exception
-    assert f"#### {R.md_escape(named['name_en'])}" in [m.value for m in at.markdown]
+    assert f"#### {md_text(named['name_en'])}" in [m.value for m in at.markdown]
     firms = next(d.value for d in at.dataframe if "Firm ID" in d.value.columns)
     assert "Firm name" in firms.columns  # inspectors see firm names
+
+
+def test_filters_and_park_live_in_the_url(app_env, demo_dir):
+    projects = _files(demo_dir, "remediation_projects")
+    parks = _files(demo_dir, "parks").set_index("park_id")
+    village = parks.at["P00002", "village_code"]
+    mode = projects.set_index("park_id").at["P00002", "mode"]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"mode": S.REMEDIATION_MODE.label(mode, "zh"), "village": village, "stalled": "365",
+                            "park": "P00002"})
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="rem_modes").value == [mode]
+    assert at.multiselect(key="rem_villages").value == [village]
+    assert at.number_input(key="rem_threshold").value == 365
+    assert at.selectbox(key="rem_story_park").value == "P00002"
+    in_view = projects.merge(parks[["village_code"]], left_on="park_id", right_index=True)
+    n = int(((in_view["mode"] == mode) & (in_view["village_code"] == village)).sum())
+    assert {m.label: m.value for m in at.metric}["项目数"] == f"{n:,}"
+    assert any(md_text(parks.at["P00002", "name"]) in m.value for m in at.markdown)
+    # the link follows the widgets: the mode as a code, the default threshold left out
+    assert at.query_params["mode"] == mode and at.query_params["park"] == "P00002"
+    at.number_input(key="rem_threshold").set_value(R.DEFAULT_STALLED_DAYS).run()
+    assert "stalled" not in at.query_params
+    keys = [b.proto.id for b in at.get("download_button")]
+    label = S.REMEDIATION_MODE.label(mode, "zh")
+    assert any(f"export-整治项目_{label}_" in k and k.endswith(f"_{AS_OF.isoformat()}-csv") for k in keys)

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import schema as S
+from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.safety import views
 from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
@@ -143,8 +143,8 @@ def test_viewer_sees_no_names_codes_or_inspectors(cur):
         safety.ordinary_firm_points(cur, role="viewer"),
         safety.near_released_land(cur, role="viewer", as_of=AS_OF),
         safety.near_land_by_firm(cur, role="viewer", as_of=AS_OF).firms,
-        safety.rectification_orders(cur, role="viewer", start=y0, end=y1),
-        safety.repeat_problem_firms(cur, role="viewer", start=y0, end=y1),
+        inspections.rectification_orders(cur, role="viewer", start=y0, end=y1),
+        inspections.repeat_problem_firms(cur, role="viewer", start=y0, end=y1),
     ]
     for df in frames:
         assert not SENSITIVE & set(df.columns), df.columns
@@ -267,7 +267,7 @@ def test_near_land_export_is_geojson_of_the_flagged_firms(cur):
 
 def test_monthly_trend_matches_files(cur, files):
     _, insp, _ = files
-    df = safety.inspections_by_month(cur, as_of=AS_OF, months=24)
+    df = inspections.inspections_by_month(cur, as_of=AS_OF, months=24)
     assert df["month"].nunique() == 24
     months = insp["inspected_on"].dt.to_period("M")
     for month in ("2026-11", "2025-12"):
@@ -281,7 +281,7 @@ def test_monthly_trend_matches_files(cur, files):
 def test_breakdown_by_category_and_outcome(cur, files):
     _, insp, _ = files
     year = _year(insp)
-    df = safety.inspections_breakdown(cur, start=Y0, end=AS_OF)
+    df = inspections.inspections_breakdown(cur, start=Y0, end=AS_OF)
     assert len(df) == len(S.INSPECTION_CATEGORY.codes) * len(S.INSPECTION_OUTCOME.codes)
     assert df["inspections"].sum() == 6805
     want = year.groupby(["category", "outcome"]).size()
@@ -293,7 +293,7 @@ def test_rectification_orders_this_year(cur, files):
     _, insp, _ = files
     year = _year(insp)
     orders = year[year["outcome"] == "rectification_ordered"]
-    df = safety.rectification_orders(cur, role="planner", start=Y0, end=AS_OF)
+    df = inspections.rectification_orders(cur, role="planner", start=Y0, end=AS_OF)
     assert len(df) == 44
     assert df.set_index("firm_id")["orders"].to_dict() == orders.groupby("firm_id").size().to_dict()
     # passed since: a later inspection in the window passed the firm
@@ -307,7 +307,7 @@ def test_firms_inspected_repeatedly_with_problems(cur, files):
     year = _year(insp)
     problems = year[year["outcome"] != "passed"].groupby("firm_id").size()
     for m in (2, 3, 5):
-        df = safety.repeat_problem_firms(cur, role="planner", start=Y0, end=AS_OF, min_problems=m)
+        df = inspections.repeat_problem_firms(cur, role="planner", start=Y0, end=AS_OF, min_problems=m)
         assert set(df["firm_id"]) == set(problems[problems >= m].index)
         assert df.set_index("firm_id")["problems"].to_dict() == problems[problems >= m].to_dict()
         assert df["problems"].is_monotonic_decreasing
@@ -316,7 +316,7 @@ def test_firms_inspected_repeatedly_with_problems(cur, files):
 def test_inspections_per_grid(cur, files, demo_dir):
     _, insp, _ = files
     year = _year(insp)
-    df = safety.inspections_per_grid(cur, start=Y0, end=AS_OF)
+    df = inspections.inspections_per_grid(cur, start=Y0, end=AS_OF)
     grids = pd.read_parquet(demo_dir / "grids.parquet")
     assert len(df) == len(grids)
     assert df["inspections"].sum() == 6805
@@ -358,6 +358,10 @@ def test_a_bad_credit_code_is_reported(data_copy):
     listed = safety.risky_firms(cur, role="planner", as_of=AS_OF).set_index("firm_id")
     assert "check digit" in listed.loc["F0000147", "uscc_problem"]
     assert (listed.drop(index="F0000147")["uscc_problem"] == "").all()
+    expected = good[17]  # the check digit the first 17 characters call for
+    shown = views.for_display(listed.reset_index(), table="firms", lang="zh").set_index("企业编号")
+    assert shown.loc["F0000147", "信用代码问题"] == f"校验码有误（应为 {expected}）"
+    assert views.uscc_label(bad[:10], lang="en") == "10 characters, not 18"
 
 
 # ---- presenting -------------------------------------------------------------------------------------
@@ -556,3 +560,57 @@ def test_few_ordinary_firms_show_as_points_and_open_a_story(app_env, files):
     points = next(layer for layer in spec["layers"] if layer["id"] == "ordinary-firms")
     assert sorted(d["firm_id"] for d in points["data"]) == sorted(normal["firm_id"])
     assert any(normal["name"].iloc[0] in s.value for s in at.subheader)
+
+
+def test_filters_and_firm_live_in_the_url(app_env, files):
+    firms = files[0]
+    village = firms.loc[firms["firm_id"] == "F0000147", "village_code"].iloc[0]
+    at = run_page(risk="blacklisted", village=village, firm="F0000147")
+    assert not at.exception
+    assert at.multiselect(key="f_level").value == ["blacklisted"]
+    assert at.multiselect(key="f_village").value == [village]
+    want = firms[(firms["risk_level"] == "blacklisted") & (firms["village_code"] == village)]
+    spec = json.loads(_deck_specs(at)[0])
+    risky = next(layer for layer in spec["layers"] if layer["id"] == "risky-firms")
+    assert sorted(d["firm_id"] for d in risky["data"]) == sorted(want["firm_id"])
+    assert any(firms.set_index("firm_id").at["F0000147", "name"] in s.value for s in at.subheader)
+    # changing a filter or opening another story rewrites the link
+    at.multiselect(key="f_level").set_value(["blacklisted", "high_risk"]).run()
+    assert "risk" not in at.query_params  # the default (every risky level) is left out
+    assert at.query_params["village"] == village and at.query_params["firm"] == "F0000147"
+    other = want["firm_id"].iloc[0] if want["firm_id"].iloc[0] != "F0000147" else want["firm_id"].iloc[-1]
+    at.session_state["firm_story_id"] = other
+    at.run()
+    assert at.query_params["firm"] == other
+
+
+def test_a_link_accepts_labels_and_names_what_it_ignores(app_env, files):
+    at = run_page(risk="高危", status="nonsense", year="1999")
+    assert not at.exception
+    assert at.multiselect(key="f_level").value == ["high_risk"]
+    note = " ".join(w.value for w in at.warning).replace("\\", "")  # shown as literal text
+    assert "status=nonsense" in note and "year=1999" in note
+    assert "status" not in at.query_params and at.query_params["risk"] == "high_risk"
+
+
+def test_export_names_carry_table_gist_and_data_date(app_env, files):
+    at = run_page(risk="blacklisted")
+    # files built on click carry their name in the button's key (edge.export_buttons: export-NAME-FORMAT)
+    keys = [b.proto.id for b in at.get("download_button")]
+    assert any(k.endswith(f"export-风险企业_黑榜_{AS_OF.isoformat()}-csv") for k in keys)
+
+
+def test_exports_are_chinese_through(cur, files):
+    from dayuan_geo import export
+    from tests.latin import stray_words
+
+    firms = safety.risky_firms(cur, role="leader", as_of=AS_OF).drop(columns=["lon", "lat", "village_zh", "village_en"])
+    near = safety.near_released_land(cur, role="leader", as_of=AS_OF, distance_m=500.0,
+                                     risk_levels=safety.RISKY_LEVELS, parcel_statuses=safety.NEAR_LAND_STATUSES)
+    for frame in (firms, near):
+        text = export.to_csv(views.for_export(frame, lang="zh"), table="firms", lang="zh").decode("utf-8-sig")
+        header = text.splitlines()[0]
+        assert not stray_words(header), header
+        assert not [w for w in stray_words(text) if w not in {"wkb"}], stray_words(text)[:10]
+    text = export.to_csv(views.for_export(firms, lang="zh"), table="firms", lang="zh").decode("utf-8-sig")
+    assert "巡查次数" in text.splitlines()[0] and "信用代码问题" in text.splitlines()[0]

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import html
 import json
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,14 +99,6 @@ def share_rgba(share: np.ndarray) -> np.ndarray:
     """RGBA rows from grey (nothing released) to the released green (all released)."""
     s = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)[:, None]
     return np.round(_NONE_RGBA + (_ALL_RGBA - _NONE_RGBA) * s).astype(int)
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
-
-
-def md(value: object) -> str:
-    """A value from the data made literal for Streamlit markdown (no links, emphasis or HTML)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _text(value))
 
 
 def _label(text: str) -> str:

@@ -246,8 +246,23 @@ def legend_items(lang: str = "zh") -> list[tuple[str, list[int]]]:
     return [(S.RELEASE_STATUS.label(code, lang), color) for code, color in STATUS_COLORS.items()]
 
 
-def legend_html(items: list[tuple[str, list[int]]], *, points: list[tuple[str, list[int]]] = ()) -> str:
-    """A compact legend as escaped HTML (labels are escaped; colours are numbers)."""
+EARTH_CIRCUMFERENCE_M = 40_075_016.686
+TILE_PX = 512  # deck.gl's world is 512 pixels wide at zoom 0
+
+
+def scale_bar(lat: float, zoom: float, *, max_px: int = 120) -> tuple[int, int]:
+    """A round length (1, 2 or 5 x 10^n metres) and its width in pixels at lat and zoom, at most max_px."""
+    m_per_px = EARTH_CIRCUMFERENCE_M * math.cos(math.radians(lat)) / (TILE_PX * 2**zoom)
+    longest = m_per_px * max_px
+    step = 10 ** math.floor(math.log10(longest))
+    metres = max(m for m in (step, 2 * step, 5 * step) if m <= longest)
+    return int(metres), round(metres / m_per_px)
+
+
+def legend_html(items: list[tuple[str, list[int]]], *, points: list[tuple[str, list[int]]] = (),
+                scale: tuple[float, float] | None = None, lang: str = "zh") -> str:
+    """A compact legend as escaped HTML (labels are escaped; colours are numbers); with scale=(lat,
+    zoom), a scale bar for the map's opening view (no base map draws one)."""
     def swatch(rgba: list[int], round_: bool) -> str:
         r, g, b = (int(x) for x in rgba[:3])
         radius = "50%" if round_ else "2px"
@@ -258,6 +273,13 @@ def legend_html(items: list[tuple[str, list[int]]], *, points: list[tuple[str, l
              for label, c in items]
     parts += [f'<span style="margin-right:12px;white-space:nowrap">{swatch(c, True)}{html.escape(label)}</span>'
               for label, c in points]
+    if scale is not None:
+        metres, px = scale_bar(*scale)
+        length = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres} m"
+        parts.append(f'<span style="white-space:nowrap" title="{html.escape(t("map_scale_help", lang))}">'
+                     f'<span style="display:inline-block;width:{px}px;height:6px;border:2px solid #333;'
+                     f'border-top:none;vertical-align:middle;margin-right:4px"></span>'
+                     f'{html.escape(t("map_scale", lang, length=length))}</span>')
     return '<div style="line-height:1.9">' + "".join(parts) + "</div>"
 
 

@@ -18,7 +18,7 @@ from plotly.colors import sample_colorscale
 from dayuan_geo import schema as S
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview.charts import FONT, RELEASED_GREEN
-from dayuan_geo.text import fmt_area, t
+from dayuan_geo.text import area_axis, fmt_area, t
 
 PLANNED_GREY = "rgba(160,160,160,0.35)"
 OVERDUE_RED = "#d7191c"
@@ -72,6 +72,7 @@ def pipeline_chart(pipeline: pd.DataFrame, *, measure: str, group_labels: dict[s
     """Stacked bars of projects (or park area) at each stage, one colour per mode or village."""
     cat = S.stage_catalogue()
     stages = [html.escape(cat.label(c, lang)) for c in cat.codes]
+    divisor, tickformat = area_axis(lang)
     fig = go.Figure()
     palette = sample_colorscale("Plotly3", list(np.linspace(0.1, 0.9, max(len(group_labels), 1))))
     for i, (group, label) in enumerate(group_labels.items()):
@@ -80,13 +81,14 @@ def pipeline_chart(pipeline: pd.DataFrame, *, measure: str, group_labels: dict[s
         fmt = (lambda v: fmt_area(v, lang)) if measure == "park_area_m2" else (lambda v: f"{int(v)}")
         text = [fmt(v) for v in values]
         fig.add_bar(
-            x=stages, y=values, name=html.escape(label),
+            x=stages, y=values / divisor if measure == "park_area_m2" else values, name=html.escape(label),
             marker_color=MODE_COLORS.get(group, palette[i % len(palette)]),
             customdata=text, hovertemplate="%{x} · " + html.escape(label) + ": %{customdata}<extra></extra>",
         )
     title = t("rem_pipeline_title_area" if measure == "park_area_m2" else "rem_pipeline_title", lang)
     fig.update_layout(barmode="stack", yaxis={"title": t("rem_axis_area" if measure == "park_area_m2"
-                                                          else "chart_projects", lang)})
+                                                          else "chart_projects", lang),
+                                              "tickformat": tickformat if measure == "park_area_m2" else ",d"})
     return _layout(fig, title)
 
 
@@ -193,14 +195,16 @@ def progress_chart(projects: pd.DataFrame, *, lang: str = "zh", top: int = 30) -
     """Released area against park area, the parks that released most first (then the largest)."""
     df = projects.sort_values(["released_m2", "park_area_m2"], ascending=False).head(top).iloc[::-1]
     names = [html.escape(f"{p} {n}") for p, n in zip(df["park_id"], park_names(df, lang), strict=True)]
-    share = [f"{v:.0%}" for v in df["progress"]]
+    divisor, tickformat = area_axis(lang)
+    park_area = [fmt_area(v, lang) for v in df["park_area_m2"]]
+    released = [f"{fmt_area(v, lang)} ({p:.0%})" for v, p in zip(df["released_m2"], df["progress"], strict=True)]
     fig = go.Figure()
-    fig.add_bar(y=names, x=df["park_area_m2"], orientation="h", name=html.escape(t("rem_park_area", lang)),
-                marker_color="rgba(160,160,160,0.45)", hovertemplate="%{y}: %{x:,.0f} m²<extra></extra>")
-    fig.add_bar(y=names, x=df["released_m2"], orientation="h", name=html.escape(t("rem_released", lang)),
-                marker_color=RELEASED_GREEN,
-                customdata=share, hovertemplate="%{y}: %{x:,.0f} m² (%{customdata})<extra></extra>")
-    fig.update_layout(barmode="overlay", xaxis={"title": t("rem_axis_area", lang)})
+    fig.add_bar(y=names, x=df["park_area_m2"] / divisor, orientation="h", name=html.escape(t("rem_park_area", lang)),
+                marker_color="rgba(160,160,160,0.45)", customdata=park_area,
+                hovertemplate="%{y}: %{customdata}<extra></extra>")
+    fig.add_bar(y=names, x=df["released_m2"] / divisor, orientation="h", name=html.escape(t("rem_released", lang)),
+                marker_color=RELEASED_GREEN, customdata=released, hovertemplate="%{y}: %{customdata}<extra></extra>")
+    fig.update_layout(barmode="overlay", xaxis={"title": t("rem_axis_area", lang), "tickformat": tickformat})
     return _layout(fig, t("rem_progress_title", lang), height=max(380, 18 * len(df) + 140))
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from dayuan_geo import access
 from dayuan_geo import schema as S
 from dayuan_geo.overview import queries
+from dayuan_geo.text import EMPTY, is_empty
 
 Cursor = queries.Cursor
 DEFAULT_STALLED_DAYS = queries.DEFAULT_STALLED_DAYS
@@ -352,13 +353,22 @@ def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
     for col in out.columns:
         if col in labels and (col != "village_code" or villages is not None):
             out[col] = out[col].map(lambda v, names=labels[col]: names.get(v, v))
-        elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):  # dates stay dates (Excel sorts them)
+            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), EMPTY)
         elif col in ("park_area_m2", "released_m2", "area_m2", "median_days", "q1_days", "q3_days"):
             out[col] = out[col].astype("float64").round(1)
         elif col == "progress":
             out[col] = out[col].astype("float64").round(4)
+    out = _empty_as_dash(out)
     out.columns = [header(c, lang, table=table) for c in out.columns]
+    return out
+
+
+def _empty_as_dash(out: pd.DataFrame) -> pd.DataFrame:
+    """Empty text cells show EMPTY (numbers stay numbers, so they still sort)."""
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = [EMPTY if is_empty(v) else v for v in out[col]]
     return out
 
 
@@ -369,19 +379,13 @@ def firms_table(firms: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     out = firms.copy()
     for col, enum in enums.items():
         if col in out.columns:
-            out[col] = [enum.label(v, lang) if isinstance(v, str) else "" for v in out[col]]
+            out[col] = [enum.label(v, lang) if isinstance(v, str) else EMPTY for v in out[col]]
     if "listed_on" in out.columns:
-        out["listed_on"] = pd.to_datetime(out["listed_on"]).dt.date.astype(object).where(out["listed_on"].notna(), None)
+        listed = pd.to_datetime(out["listed_on"])
+        out["listed_on"] = listed.dt.date.astype(object).where(listed.notna(), EMPTY)
+    out = _empty_as_dash(out)
     out.columns = [S.column_label("firms", c, lang) for c in out.columns]
     return out
-
-
-_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|~$:"
-
-
-def md_escape(text: object) -> str:
-    """Text from the data made inert in Streamlit markdown (no emphasis, links, HTML or LaTeX)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
 
 
 def story_stages(history: pd.DataFrame) -> pd.DataFrame:

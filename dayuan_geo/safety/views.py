@@ -22,8 +22,9 @@ from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
+from dayuan_geo.safety import inspections
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.text import t
+from dayuan_geo.text import EMPTY, is_empty, t
 
 OUTCOME_COLORS = {"passed": "#1a9850", "fixed_on_site": "#91cf60", "rectification_ordered": "#fc8d59",
                   "penalised": "#d73027"}
@@ -102,7 +103,12 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
             labels = out[col].map({c: enum.label(c, lang) for c in enum.codes})
             out[col] = labels.astype(object).where(labels.notna(), out[col].astype(object))
         elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.date
+            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), EMPTY)
+        elif out[col].dtype == object:
+            out[col] = [EMPTY if is_empty(v) else v for v in out[col]]
+    if "uscc_problem" in out.columns and "uscc" in out.columns:  # what is wrong, in lang ("" when nothing)
+        out["uscc_problem"] = [uscc_label(u, lang=lang) if p not in ("", EMPTY) else "" for u, p in
+                               zip(out["uscc"], out["uscc_problem"], strict=True)]
     labels = {}
     for col in out.columns:
         if col in _EXTRA_LABELS:
@@ -110,6 +116,36 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
         else:
             labels[col] = S.column_label(table, col, lang)
     return out.rename(columns=labels)
+
+
+def for_export(df: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """A firm list as export.export writes it for people: the columns the schema does not name
+    (inspections, last inspection, credit-code problem, distances, parcel statuses) get their labels
+    and their values in lang; the schema's columns keep their codes for the writer to label."""
+    out = df.copy()
+    for col in _STATUS_COLUMNS:
+        if col in out.columns:
+            out[col] = [S.RELEASE_STATUS.label(v, lang) if isinstance(v, str) else v for v in out[col]]
+    if "uscc_problem" in out.columns and "uscc" in out.columns:
+        out["uscc_problem"] = [uscc_label(u, lang=lang) if p else "" for u, p in
+                               zip(out["uscc"], out["uscc_problem"], strict=True)]
+    names = {c: t(_EXTRA_LABELS[c], lang) for c in out.columns
+             if c in _EXTRA_LABELS and S.column_label("firms", c, lang) == c}
+    return out.rename(columns=names)
+
+
+def uscc_label(code: object, *, lang: str = "zh") -> str:
+    """What is wrong with a credit code (GB 32100), said in lang; "" when it is valid."""
+    if S.uscc_problem(code) is None:
+        return ""
+    if not isinstance(code, str) or not code:
+        return t("fs_uscc_missing", lang)
+    if len(code) != 18:
+        return t("fs_uscc_length", lang, n=len(code))
+    bad = sorted({ch for ch in code if ch not in S.USCC_ALPHABET})
+    if bad:
+        return t("fs_uscc_chars", lang, chars="".join(bad))
+    return t("fs_uscc_digit", lang, expected=S.uscc_check_char(code[:17]))
 
 
 def _text(value: object) -> str:
@@ -329,8 +365,8 @@ class GridCounts:
 
 
 def grid_counts_view(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str = "zh") -> GridCounts:
-    """safety.inspections_per_grid from start to end, drawn (grid_counts_layer) with its legend."""
-    df = safety.inspections_per_grid(cur, start=start, end=end)
+    """inspections.inspections_per_grid from start to end, drawn (grid_counts_layer) with its legend."""
+    df = inspections.inspections_per_grid(cur, start=start, end=end)
     return GridCounts(grid_counts_layer(df, lang=lang), grid_legend(df, lang=lang))
 
 
@@ -345,6 +381,6 @@ def inspection_figures(cur: queries.Cursor, *, as_of: dt.date, start: dt.date, e
                        lang: str = "zh") -> InspectionFigures:
     """The inspections tab's three charts: the monthly trend up to as_of, and the period's
     inspections by category and by outcome."""
-    breakdown = safety.inspections_breakdown(cur, start=start, end=end)
-    return InspectionFigures(trend_figure(safety.inspections_by_month(cur, as_of=as_of), lang=lang),
+    breakdown = inspections.inspections_breakdown(cur, start=start, end=end)
+    return InspectionFigures(trend_figure(inspections.inspections_by_month(cur, as_of=as_of), lang=lang),
                              category_figure(breakdown, lang=lang), outcome_figure(breakdown, lang=lang))

@@ -4,10 +4,13 @@ opens its story, and nothing fails in the console."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import shapely
+
+from dayuan_geo.demo import build as demo
 
 from .conftest import SCREENSHOTS
 
@@ -74,10 +77,13 @@ def test_gantt_and_map_draw_and_a_park_click_tells_its_story(app_server, page, d
 
 def test_project_list_downloads_as_excel_friendly_csv(app_server, page, demo_dir):
     _open(page, app_server.url + "/", "整治进展")
-    button = page.locator(".st-key-export-remediation-projects-csv button")
+    name = f"整治项目_{demo.DEFAULT_AS_OF.isoformat()}"  # the list, no filter, the data date
+    key = re.sub(r"[^a-zA-Z0-9_-]", "-", f"export-{name}-csv")  # how Streamlit turns a key into a class
+    button = page.locator(f".st-key-{key} button")
     button.scroll_into_view_if_needed()
     with page.expect_download(timeout=60_000) as info:
         button.click()
+    assert info.value.suggested_filename == f"{name}.csv"
     data = Path(info.value.path()).read_bytes()
     assert data.startswith("\ufeff".encode())
     lines = data.decode("utf-8-sig").splitlines()

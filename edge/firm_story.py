@@ -1,0 +1,108 @@
+"""The firms page's pieces that are not layout of the page itself: the story of one firm, the tables
+that open a story when a row is picked, and the page's URL parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+import edge
+from dayuan_geo import schema as S
+from dayuan_geo.safety import queries as safety
+from dayuan_geo.safety import views
+from dayuan_geo.text import md_text
+from edge import urlstate
+
+STORY = "firm_story_id"
+FOCUS = "firm_focus"  # the firm a link named: the map opens on it
+
+
+def url_params(*, villages: list[str], grids: list[str], industries: list[str], years: list[int]
+               ) -> list[urlstate.Param]:
+    """/firms?risk=…&status=…&village=…&grid=…&industry=…&year=…&firm=…"""
+    return [
+        urlstate.Param("risk", "f_level", urlstate.choice(safety.RISKY_LEVELS, labels=S.RISK_LEVEL.parse),
+                       multi=True, default=list(safety.RISKY_LEVELS)),
+        urlstate.Param("status", "f_status", urlstate.choice(S.LIST_STATUS.codes, labels=S.LIST_STATUS.parse),
+                       multi=True),
+        urlstate.Param("village", "f_village", urlstate.choice(villages), multi=True),
+        urlstate.Param("grid", "f_grid", urlstate.choice(grids), multi=True),
+        urlstate.Param("industry", "f_industry", urlstate.choice(industries, labels=S.INDUSTRY.parse), multi=True),
+        urlstate.Param("year", "insp_year", urlstate.integer(low=min(years), high=max(years)), default=years[0]),
+        urlstate.Param("firm", STORY, safety.clean_firm_id),
+    ]
+
+
+def follow_url(params: list[urlstate.Param]) -> None:
+    """Set the filters and the story from the link (said when a value was not understood)."""
+    followed = urlstate.follow(params, page="firms")
+    if followed.ignored:
+        st.warning(edge.t("fs_link_ignored", keys=md_text(", ".join(followed.ignored))))
+    if followed.seeded:  # a click later opens a story where the map stands
+        st.session_state[FOCUS] = st.session_state[STORY]
+
+
+def on_map_click(key: str, layers: tuple[str, ...]) -> Callable[[], None]:
+    """A callback that opens the story of the firm clicked on the map called key."""
+    def click() -> None:
+        objects = st.session_state[key].selection.get("objects", {})
+        for layer in layers:
+            for obj in objects.get(layer, []):
+                return show_story_of(obj.get("firm_id"))
+    return click
+
+
+def show_story_of(firm_id: object) -> None:
+    if firm_id := safety.clean_firm_id(firm_id):  # a selection comes back from the browser
+        st.session_state[STORY] = firm_id
+
+
+def on_row_pick(key: str, frame: pd.DataFrame) -> Callable[[], None]:
+    """A callback that opens the story of the row picked in the table called key."""
+    def pick() -> None:
+        rows = st.session_state[key].selection.get("rows", [])
+        if rows and rows[0] < len(frame):
+            show_story_of(frame["firm_id"].iloc[rows[0]])
+    return pick
+
+
+def capped(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a table on screen shows (exports hold them all), said when some are left out."""
+    shown = frame.head(safety.DISPLAY_ROWS)
+    if len(frame) > len(shown):
+        st.caption(edge.t("fs_rows_capped", shown=len(shown), total=len(frame)))
+    return shown
+
+
+def pickable_table(frame: pd.DataFrame, *, key: str, lang: str, keep_village: bool = False) -> None:
+    """A firm table (first DISPLAY_ROWS rows) where picking a row opens that firm's story."""
+    shown = capped(frame)
+    st.dataframe(views.for_display(shown, table="firms", lang=lang, keep_village=keep_village), hide_index=True,
+                 key=key, on_select=on_row_pick(key, shown), selection_mode="single-row")
+
+
+def story_panel(story: dict | None, firm_id: str | None, *, lang: str) -> None:
+    """The story of firm_id (safety.firm_story's answer; None when there is no such firm)."""
+    st.divider()
+    if story is None:
+        st.info(edge.t("fs_story_hint") if not firm_id else edge.t("fs_story_missing", id=md_text(firm_id)))
+        return
+    firm = story["firm"]
+    st.subheader(edge.t("fs_story_title", name=md_text(firm.get("name") or firm["firm_id"])))
+    left, right = st.columns([2, 3])
+    left.dataframe(views.story_facts(firm, lang=lang), hide_index=True, key="story_facts")
+    if "uscc" in firm:
+        if firm.get("uscc_problem"):
+            left.error(edge.t("fs_uscc_bad", problem=views.uscc_label(firm["uscc"], lang=lang)))
+        else:
+            left.success(edge.t("fs_uscc_ok"))
+    right.markdown(f"**{edge.t('fs_story_history')}**")
+    right.dataframe(views.listing_history(story, lang=lang), hide_index=True, key="story_history")
+    if story["inspections"] is None:
+        st.info(edge.t("fs_story_insp_hidden"))
+    else:
+        st.markdown(f"**{edge.t('fs_story_inspections', n=len(story['inspections']))}**")
+        st.dataframe(views.for_display(story["inspections"], table="inspections", lang=lang),
+                     hide_index=True, key="story_inspections")

@@ -1,0 +1,97 @@
+"""The Chinese UI's tables (AppTest): every page, as every role that may open it, with its stories
+open; each table's headers and cells are Chinese, labels rather than codes, `—` for empty, and no
+Latin word outside the allow-list of tests/latin.py. (The Chromium walk, tests/browser/
+test_chinese_browser.py, covers the text, charts and widgets a browser draws; tables are a canvas.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.latin import stray_words
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = {
+    "pages/overview.py": ("leader", "viewer"),
+    "pages/land.py": ("leader", "viewer"),
+    "pages/remediation.py": ("leader", "inspector"),
+    "pages/firms.py": ("leader", "inspector"),
+    "pages/audit.py": ("leader",),
+}
+RAW = {"None", "nan", "NaN", "NaT", "<NA>", "null"}
+# owned by the land engineer: land.views.table_frame keeps released_on as datetime64 (NaT shows as None)
+LAND_LIST_NAT = pytest.mark.xfail(reason="the land list shows an empty release date as None, not —", strict=False)
+
+
+def cases() -> list:
+    return [pytest.param(p, r, marks=[LAND_LIST_NAT] if p == "pages/land.py" else [])
+            for p, roles in PAGES.items() for r in roles]
+
+
+def _cell_problems(frame: pd.DataFrame) -> list[str]:
+    out = [f"header {c!r}: {stray_words(str(c))}" for c in frame.columns if stray_words(str(c))]
+    for col in frame.columns:
+        for value in frame[col].tolist():
+            if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+                out.append(f"{col}: empty shown as {value!r}, not —")
+            elif isinstance(value, pd.Timestamp | dt.datetime) and (value.hour or value.minute):
+                out.append(f"{col}: a time without its zone {value!r}")
+            elif isinstance(value, str) and (value.strip() in RAW or stray_words(value)):
+                out.append(f"{col}: {value!r}")
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize(("page", "role"), cases())
+def test_tables_are_chinese(app_env, monkeypatch, tmp_path, page, role):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("DAYUAN_AUDIT_FILE", str(log))
+    from dayuan_geo import audit
+
+    audit.record(user="leader1", role="leader", action="export", what="parcels", rows=3,
+                 filters={"release_status": ["released"], "released_on": None}, detail={"format": "csv"})
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"firm": "F0000147", "parcel": "P00002-01"})
+    at.session_state["role"] = role
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    if page == "pages/remediation.py":
+        at.selectbox(key="rem_story_park").set_value("P00002").run()
+        assert not at.exception
+    problems = {}
+    for i, df in enumerate(at.dataframe):
+        if found := _cell_problems(df.value):
+            problems[i] = found
+    assert not problems, problems
+
+
+def test_the_not_allowed_page_says_so_in_the_role_s_words(app_env):
+    """pages/not_allowed.py, which edge.allowed_pages serves at the address of a page the role may not
+    open (see the report of issue 15), names the role and offers the way back."""
+    page = Path(APP).parent / "pages" / "not_allowed.py"  # not registered yet: run on its own
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state["role"] = "viewer"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "无权查看此页面"
+    assert "当前角色（访客）不能查看这个页面" in at.warning[0].value
+
+
+def test_audit_entries_read_in_chinese():
+    from dayuan_geo import audit_views
+
+    entry = {"at": "2026-11-30T17:05:09+00:00", "user": "leader1", "role": "leader", "action": "export",
+             "what": "parcels", "rows": 1234, "filters": {"release_status": ["released", "transferred"],
+                                                         "village_code": [], "distance_m": 500},
+             "detail": {"format": "csv", "file": "地块_2026-11-20.csv"}}
+    row = audit_views.entries_frame([entry], lang="zh").iloc[0]
+    assert row["时间"] == "2026-12-01 01:05 北京时间"  # 17:05 UTC is past midnight in China
+    assert row["角色"] == "领导" and row["操作"] == "导出" and row["数据"] == "地块" and row["行数"] == "1,234"
+    assert row["筛选条件"] == "释放状态：已释放、已出让；所属村居：不限；距离(米)：500"
+    assert row["详情"] == "格式：CSV；文件：地块_2026-11-20.csv"
+    en = audit_views.entries_frame([entry], lang="en").iloc[0]
+    assert en["When"] == "2026-12-01 01:05 China time (UTC+8)" and en["Role"] == "Leader"
