@@ -80,7 +80,9 @@ def test_overview_pace_against_the_prorated_target(app_env):
     parcels = pd.read_parquet(app_env / "parcels.parquet")
     released_on = pd.to_datetime(parcels["released_on"])
     ytd = parcels.loc[(released_on >= "2026-01-01") & (released_on <= pd.Timestamp(AS_OF)), "area_m2"].sum()
-    due = 660_000 * (AS_OF.timetuple().tm_yday / 365)
+    targets = pd.read_parquet(app_env / "targets.parquet")
+    target = targets.loc[(targets["year"] == AS_OF.year) & (targets["metric"] == "released_area_m2"), "value"].item()
+    due = target * (AS_OF.timetuple().tm_yday / 365)
     assert values["本年释放 / 按时序应完成"].value == f"{ytd / 10_000:,.2f} 万㎡"
     assert values["进度状态"].value == ("进度正常" if ytd >= due else "进度落后")
     assert values["进度状态"].delta == ("+" if ytd >= due else "-") + f"{abs(ytd - due) / 10_000:,.2f} 万㎡"
