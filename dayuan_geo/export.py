@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -106,9 +107,24 @@ def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
     return out
 
 
+# Excel reads a run of 11 or more digits (village codes, grid codes, all-digit credit codes) as a number
+# and shows 4.40111E+11 or drops digits past the 15th; such codes are written as ="…" in CSV (a text
+# formula of digits only: nothing to evaluate) and as text cells in XLSX. The importer reads both back.
+_LONG_DIGITS = re.compile(r"^\d{11,}$")
+
+
+def excel_text(value: object) -> object:
+    """A long all-digit code as a CSV cell Excel keeps as text."""
+    return f'="{value}"' if isinstance(value, str) and _LONG_DIGITS.match(value) else value
+
+
 def to_csv(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
-    """UTF-8 CSV with a BOM, CRLF line ends, headers in lang: opens cleanly in Excel."""
-    text = for_people(df, table=table, lang=lang).to_csv(index=False, lineterminator="\r\n")
+    """UTF-8 CSV with a BOM, CRLF line ends, headers in lang, long codes kept as text: opens cleanly in Excel."""
+    frame = for_people(df, table=table, lang=lang)
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = [excel_text(v) for v in frame[col]]
+    text = frame.to_csv(index=False, lineterminator="\r\n")
     return ("\ufeff" + text).encode("utf-8")
 
 
@@ -129,6 +145,9 @@ def to_xlsx(df: pd.DataFrame, *, table: str, lang: str = "zh") -> bytes:
         for i, col in enumerate(frame.columns, 1):
             width = min(40, max(8, len(str(col)) * 2, *(len(str(v)) for v in frame[col].head(200))))
             ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = width
+            if any(isinstance(v, str) and _LONG_DIGITS.match(v) for v in frame[col].head(200)):
+                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                    cell.number_format = "@"  # a code column stays text when someone edits it
     return buf.getvalue()
 
 

@@ -9,7 +9,7 @@ from dayuan_geo.briefing import files as briefing
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import attention, charts, leadership, queries, views
-from edge import downloads
+from edge import downloads, phone
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 k = edge.query(queries.kpis, as_of=as_of)
@@ -22,7 +22,12 @@ stamp, demo = views.stamp(edge.store().manifest, lang)
 (st.warning if demo else st.info)(stamp, icon=":material/science:" if demo else ":material/event:")
 
 
-def cards(row: list[views.Card]) -> None:
+def cards(row: list[views.Card], *, key: str) -> None:
+    with phone.two_per_row(key):  # a phone keeps the cards two by two, labels whole
+        _cards(row)
+
+
+def _cards(row: list[views.Card]) -> None:
     for col, card in zip(st.columns(len(row)), row, strict=True):
         with col:
             st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
@@ -64,10 +69,10 @@ with tabs[3]:
 
 # ---- pace and the headline numbers -------------------------------------------------------------
 st.subheader(edge.t("ov_pace"))
-cards(views.pace_cards(pace, lang=lang))
+cards(views.pace_cards(pace, lang=lang), key="ov_pace_cards")
 kpi = views.kpi_cards(k, lang=lang, role=role)
-cards(kpi[:4])
-cards(kpi[4:])
+cards(kpi[:4], key="ov_kpi_cards_1")
+cards(kpi[4:], key="ov_kpi_cards_2")
 
 left, right = st.columns([3, 2])
 by_month = edge.query(queries.released_by_month, as_of=as_of)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -67,3 +68,18 @@ def test_geoparquet_round_trip(parcels):
 def test_unknown_format_refused(parcels):
     with pytest.raises(ValueError, match="unknown export format"):
         export.export(parcels, fmt="exe", table="parcels")
+
+
+def test_long_codes_stay_text_in_excel():
+    """Excel turns 440111021202 into 4.40111E+11 (and an all-digit credit code loses its last digits):
+    the CSV writes such codes as ="…", the XLSX as text cells with the text format."""
+    import openpyxl
+
+    df = pd.DataFrame({"firm_id": ["F0000001"], "uscc": ["914401010000000001"], "village_code": ["440111021202"],
+                       "name": ["12345678901 物流"]})
+    rows = list(csv.reader(io.StringIO(export.to_csv(df, table="firms", lang="zh").decode("utf-8-sig"))))
+    assert rows[1][1:3] == ['="914401010000000001"', '="440111021202"']
+    assert rows[1][3] == "12345678901 物流"  # only an all-digit value is wrapped
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(df, table="firms", lang="zh"))).active
+    assert [sheet.cell(row=2, column=c).value for c in (2, 3)] == ["914401010000000001", "440111021202"]
+    assert {sheet.cell(row=2, column=c).number_format for c in (2, 3)} == {"@"}

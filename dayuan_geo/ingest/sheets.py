@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 
 import pandas as pd
@@ -50,6 +51,15 @@ def _frame(numbered: list[tuple[int, list]], *, fmt: str, score: ScoreFn | None,
     return Raw(frame, None, None, fmt, rows=[n for n, _ in body], sheet=sheet, first_row=number + 1)
 
 
+_EXCEL_TEXT = re.compile(r'^="(\d+)"$')
+
+
+def _excel_text(value: str) -> str:
+    """A code an export wrote as ="440111021202" (so Excel keeps it text) read back as the code."""
+    match = _EXCEL_TEXT.match(value)
+    return match.group(1) if match else value
+
+
 def read_csv(path, limits: Limits, *, score: ScoreFn | None = None, header_row: int | None = None) -> Raw:
     data = path.read_bytes()
     text, name = "", ""
@@ -69,7 +79,7 @@ def read_csv(path, limits: Limits, *, score: ScoreFn | None = None, header_row: 
         raise Refused(f"not a readable CSV ({short(exc)})") from None
     if any(len(vals) > limits.max_columns for _, vals in numbered[:HEADER_SEARCH_ROWS]):
         raise Refused.say("imp_m_too_many_columns", n=max(len(v) for _, v in numbered), limit=limits.max_columns)
-    raw = _frame([(n, [v.strip() for v in vals]) for n, vals in numbered], fmt="CSV", score=score,
+    raw = _frame([(n, [_excel_text(v.strip()) for v in vals]) for n, vals in numbered], fmt="CSV", score=score,
                  header_row=header_row, limits=limits)
     raw.frame = raw.frame.fillna("")
     raw.encoding = name
