@@ -179,10 +179,8 @@ if st.session_state.get("_import_restored"):
     st.success(st.session_state.pop("_import_restored"))
 history = pd.DataFrame(versions.history(directory))
 if not history.empty:
-    shown = history[["version", "created_at", "user", "table", "file", "mode", "added", "changed", "removed", "note"]]
-    shown.columns = [edge.t(k) for k in ("imp_h_version", "imp_h_when", "imp_h_user", "imp_h_table", "imp_h_file",
-                                         "imp_mode", "imp_added", "imp_changed", "imp_removed", "imp_h_note")]
-    st.dataframe(shown, hide_index=True, width="stretch", key="import_history")
+    st.dataframe(views.history_table(history.to_dict("records"), lang), hide_index=True, width="stretch",
+                 key="import_history")
     older = [int(v) for v in history.loc[~history["current"], "version"]]
     if older:
         c1, c2 = st.columns([1, 3])
@@ -196,4 +194,5 @@ if not history.empty:
                 st.session_state["_import_restored"] = edge.t("imp_restored", old=pick, new=manifest["dataset_version"])
                 st.rerun()  # history, the sidebar's version and every cached query follow the new version
 with st.expander(edge.t("imp_log")):
-    st.dataframe(pd.DataFrame(versions.import_log(directory)), hide_index=True, width="stretch", key="import_log")
+    st.dataframe(views.log_table(versions.import_log(directory), lang), hide_index=True, width="stretch",
+                 key="import_log")

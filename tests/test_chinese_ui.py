@@ -22,6 +22,7 @@ PAGES = {
     "pages/remediation.py": ("leader", "inspector"),
     "pages/firms.py": ("leader", "inspector"),
     "pages/audit.py": ("leader",),
+    "pages/import.py": ("planner",),
 }
 APP_LINK = re.compile(r"^/[a-z_]*(?:\?[\w=&%.-]*)?$")
 RAW = {"None", "nan", "NaN", "NaT", "<NA>", "null"}

@@ -48,7 +48,10 @@ def test_page_shows_form_and_history(page_env):
     at = open_page()
     assert at.title[0].value == "导入数据文件"
     assert [s.label for s in at.selectbox][:3] == ["导入到", "方式", "坐标系"]
-    assert at.dataframe[0].value["版本"].tolist() == [1]
+    history = at.dataframe[0].value
+    assert history["版本"].tolist() == ["v1（当前）"]
+    assert history["说明"].tolist() == ["演示数据集（规模 S，随机种子 20201）"]
+    assert history["时间"].iloc[0].endswith("北京时间")  # China time with its zone, not UTC ISO
 
 
 def test_check_preview_confirm_and_restore(page_env, tmp_path):

@@ -250,6 +250,9 @@ def history(directory: Path) -> list[dict]:
             "changed": change.get("changed"),
             "removed": change.get("removed"),
             "note": m.get("note", ""),
+            "scale": m.get("scale"),  # a demo version's scale and seed, a restore's origin: said in the UI's words
+            "seed": m.get("seed"),
+            "restored_from": change.get("restored_from"),
         })
     return out
 

@@ -7,9 +7,10 @@ import datetime as dt
 import pandas as pd
 import shapely
 
+from dayuan_geo import access
 from dayuan_geo import schema as S
 from dayuan_geo.ingest.report import Report
-from dayuan_geo.text import t
+from dayuan_geo.text import fmt_time, t
 
 EMPTY = "—"
 
@@ -72,3 +73,70 @@ def diff_table(diff: pd.DataFrame, table: str, lang: str) -> pd.DataFrame:
         t("imp_h_after", lang): [shown_value(table, c, v, lang) for c, v in zip(diff["column"], diff["after"],
                                                                                 strict=True)],
     })
+
+
+_MODES = ("append", "upsert", "replace", "restore")
+_STATUSES = ("imported", "unchanged", "checked", "refused")
+
+
+def _count(value: object) -> object:
+    return EMPTY if value is None or (isinstance(value, float) and pd.isna(value)) else int(value)
+
+
+def _tables(names: object, lang: str) -> str:
+    parts = [n for n in str(names or "").replace(";", ",").split(",") if n.strip()]
+    return "、".join(S.table(n.strip()).label(lang) if n.strip() in S.TABLES else n.strip() for n in parts) or EMPTY
+
+
+def _mode(mode: object, lang: str) -> str:
+    return t(f"imp_mode_{mode}", lang) if mode in _MODES else (str(mode) if mode else EMPTY)
+
+
+def history_table(rows: list[dict], lang: str) -> pd.DataFrame:
+    """The kept versions as a planner reads them: China time, table and mode labels, — for empty, and a
+    note said in the UI language (the demo's scale and seed, the version a restore brought back)."""
+    out = []
+    for h in rows:
+        if h.get("source") == "demo" and not h.get("mode"):
+            note = t("imp_note_demo", lang, scale=h.get("scale") or EMPTY, seed=h.get("seed") or EMPTY)
+        elif h.get("mode") == "restore":
+            note = t("imp_note_restored", lang, version=h.get("restored_from") or EMPTY)
+        else:
+            note = EMPTY
+        out.append({
+            t("imp_h_version", lang): f"v{h['version']}" + (t("imp_h_current", lang) if h.get("current") else ""),
+            t("imp_h_when", lang): fmt_time(h.get("created_at"), lang),
+            t("imp_h_user", lang): h.get("user") or EMPTY,
+            t("imp_h_table", lang): _tables(h.get("table"), lang),
+            t("imp_h_file", lang): h.get("file") or EMPTY,
+            t("imp_mode", lang): _mode(h.get("mode"), lang),
+            t("imp_added", lang): _count(h.get("added")),
+            t("imp_changed", lang): _count(h.get("changed")),
+            t("imp_removed", lang): _count(h.get("removed")),
+            t("imp_h_note", lang): note,
+        })
+    return pd.DataFrame(out)
+
+
+def log_table(entries: list[dict], lang: str) -> pd.DataFrame:
+    """The import log (every attempt, refusals included) with labelled headers and values."""
+    out = []
+    for e in entries:
+        role = e.get("role")
+        out.append({
+            t("imp_h_when", lang): fmt_time(e.get("at"), lang),
+            t("imp_h_user", lang): e.get("user") or EMPTY,
+            t("imp_h_role", lang): access.role(role).label(lang) if role in access.ROLES else (role or EMPTY),
+            t("imp_h_file", lang): e.get("file") or EMPTY,
+            t("imp_h_table", lang): _tables(e.get("table"), lang),
+            t("imp_mode", lang): _mode(e.get("mode"), lang),
+            t("imp_h_status", lang): t(f"imp_status_{e['status']}", lang) if e.get("status") in _STATUSES
+            else (e.get("status") or EMPTY),
+            t("imp_h_version", lang): f"v{e['version']}" if e.get("version") else EMPTY,
+            t("imp_h_rows", lang): _count(e.get("rows")),
+            t("imp_added", lang): _count(e.get("added")),
+            t("imp_changed", lang): _count(e.get("changed")),
+            t("imp_removed", lang): _count(e.get("removed")),
+            t("imp_h_errors", lang): _count(e.get("errors")),
+        })
+    return pd.DataFrame(out)
