@@ -12,9 +12,10 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from dayuan_geo import access
 from dayuan_geo.dataset import files as dataset
 
 AUDIT_FILE_ENV = "DAYUAN_AUDIT_FILE"
@@ -119,3 +120,19 @@ def verify(path: Path | None = None) -> list[str]:
             problems.append(f"line {number}: does not follow line {number - 1} (edited or removed lines)")
         expected = _digest(line)
     return problems
+
+
+def deliver(build: Callable[[], tuple[bytes, int]], *, user: str, role: str, table: str,
+            filters: Mapping | None = None, detail: Mapping | None = None, path: Path | None = None) -> bytes:
+    """An export's bytes, handed over only once its audit entry is written: no entry, no file.
+
+    The one place an export is allowed and recorded, for the page's download button and the CLI alike.
+    build() returns (bytes, rows). The role is the one the caller holds at this moment (a page checks
+    the accounts file again at the click), and it is the role the entry records.
+    """
+    if not access.may_export(table, role):
+        raise PermissionError(f"role {role!r} may not export {table}")
+    data, rows = build()
+    record(user=user, role=role, action="export", what=table, rows=rows, filters=filters, detail=detail,
+           path=path)
+    return data

@@ -44,6 +44,22 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _changed_files(directory: Path, manifest: dict) -> list[str]:
+    """Files of manifest that are missing or whose sha256 is not the manifest's, one line each."""
+    out = []
+    for name, entry in manifest.get("files", {}).items():
+        file = str(entry.get("file", ""))
+        if not _SAFE_FILE.match(file):
+            out.append(f"{name}: unsafe file name {file!r}")
+            continue
+        path = directory / file
+        if not path.exists():
+            out.append(f"{file} is missing")
+        elif entry.get("sha256") and dataset.sha256_of(path) != entry["sha256"]:
+            out.append(f"{file} differs from its sha256")
+    return out
+
+
 class Store:
     """The dataset in data_dir, loaded into a locked-down DuckDB database."""
 
@@ -82,6 +98,10 @@ class Store:
             )
             if same and not force:
                 return False
+            problems = _changed_files(self.directory, manifest)
+            if problems:  # a file swapped, damaged or gone since it was published: not served
+                raise ValueError(f"dataset version {manifest.get('dataset_version')} does not match its "
+                                 f"manifest: {'; '.join(problems)}")
             cur = self._con.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
