@@ -267,3 +267,88 @@ def test_imports_into_demo_data_keep_the_demo_label(data_copy):
               change={"table": "parcels", "mode": "replace"})
     m = D.read_manifest(data_copy)
     assert "parcels" not in m["demo_tables"] and "firms" in m["demo_tables"]
+
+
+# ---- a broken manifest stops every writer; damaged files are never restored ----------------------
+
+def _republish(directory: Path, table: str, *, keep: int) -> dict:
+    """A new version whose `table` keeps only its first `keep` rows (as an import would publish it)."""
+    import geopandas as gpd
+
+    frame = gpd.read_parquet(dataset.table_path(directory, table))
+    return versions.publish(directory, {table: frame.head(keep)}, source="import", as_of=dt.date(2026, 11, 20))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dayuan_geo", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("broken", ["", "[]", "{\"files\": {}}", None], ids=["truncated", "list", "no-version",
+                                                                              "deleted"])
+def test_a_broken_manifest_stops_restore_and_import_and_says_how_to_recover(data_copy, tmp_path, broken):
+    _republish(data_copy, "parcels", keep=50)  # v2
+    v3 = _republish(data_copy, "firms", keep=7)  # v3
+    newest_firms = v3["files"]["firms"]["file"]
+    before = sorted(p.relative_to(data_copy).as_posix() for p in data_copy.rglob("*.parquet"))
+    manifest = data_copy / "manifest.json"
+    if broken is None:
+        manifest.unlink()
+    else:
+        manifest.write_text(broken)
+
+    with pytest.raises(versions.ManifestBroken, match=r"manifest\.v3\.json"):
+        versions.restore(data_copy, 2, user="li", role="planner")
+    with pytest.raises(versions.ManifestBroken):
+        _republish(data_copy, "firms", keep=3)
+    after = sorted(p.relative_to(data_copy).as_posix() for p in data_copy.rglob("*.parquet"))
+    assert after == before and (data_copy / newest_firms).exists()
+
+    done = _cli("--data-dir", str(data_copy), "restore", "2", "--role", "planner")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "manifest.v3.json" in done.stderr and (data_copy / newest_firms).exists()
+    for command in ("validate", "history"):
+        shown = _cli("--data-dir", str(data_copy), command)
+        assert shown.returncode == 2, command
+        assert f"cp {data_copy / 'versions' / 'manifest.v3.json'} {manifest}" in shown.stdout + shown.stderr
+
+    # following the advice brings v3 back whole
+    (data_copy / "manifest.json").write_bytes((data_copy / "versions" / "manifest.v3.json").read_bytes())
+    assert dataset.validate(data_copy) == []
+    assert len(pd.read_parquet(data_copy / newest_firms)) == 7
+
+
+def test_a_file_damaged_in_place_is_never_restored_and_the_intact_versions_are_named(data_copy):
+    v1 = dataset.read_manifest(data_copy)
+    _republish(data_copy, "parcels", keep=50)  # v2 shares firms.parquet with v1
+    _republish(data_copy, "firms", keep=7)  # v3
+    name = v1["files"]["firms"]["file"]
+    data = bytearray((data_copy / name).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped in place: every hard link of the file sees it
+    for path in (data_copy / name, data_copy / "versions" / name):  # (the test's copy holds two inodes)
+        with open(path, "r+b") as fh:
+            fh.write(bytes(data))
+
+    for number in (1, 2):
+        with pytest.raises(ValueError, match=r"no longer matches its sha256.*intact: 3$"):
+            versions.restore(data_copy, number, user="li", role="planner")
+    assert dataset.read_manifest(data_copy)["dataset_version"] == 3  # nothing changed
+    assert versions.intact_versions(data_copy) == [3]
+
+
+def test_restore_writes_its_own_audit_entry(data_copy, monkeypatch, tmp_path):
+    from dayuan_geo import audit
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv(audit.AUDIT_FILE_ENV, str(log))
+    _republish(data_copy, "firms", keep=7)
+    versions.restore(data_copy, 1, user="li", role="planner")
+    (entry,) = audit.read(log)
+    assert (entry["user"], entry["role"], entry["action"], entry["what"]) == ("li", "planner", "restore", "version 1")
+    assert entry["detail"] == {"new_version": 3}
+
+    log.unlink()
+    log.mkdir()  # the log cannot be written: the restore does not happen
+    with pytest.raises(OSError):
+        versions.restore(data_copy, 2, user="li", role="planner")
+    assert dataset.read_manifest(data_copy)["dataset_version"] == 3

@@ -58,9 +58,6 @@ def cmd_restore(args) -> int:
     import getpass
 
     manifest = versions.restore(_data_dir(args), args.version, user=args.user or getpass.getuser(), role=args.role)
-    audit.record(user=args.user or getpass.getuser(), role=args.role, action="restore",
-                 what=f"version {args.version}", rows=None, path=audit.audit_file(_data_dir(args)),
-                 detail={"new_version": manifest["dataset_version"]})
     print(f"restored version {args.version} as version {manifest['dataset_version']}")
     return 0
 

@@ -12,12 +12,15 @@ import json
 import sys
 from collections.abc import Callable
 
+import duckdb
+
 from dayuan_geo import auth
 from dayuan_geo.cli import export as export_cli
 from dayuan_geo.cli import ingest as ingest_cli
 from dayuan_geo.cli import remediation as remediation_cli
 from dayuan_geo.cli.common import EXIT_OK, EXIT_REFUSED, _data_dir, _date, _progress_bar
 from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
 from dayuan_geo.maps import tilepack
 
 
@@ -55,7 +58,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     target = _data_dir(args)
-    problems = dataset.validate(target)
+    broken = versions.manifest_problem(target)
+    problems = [broken] if broken else dataset.validate(target)
     for line in problems:
         print(line)
     if problems:
@@ -115,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ValueError, PermissionError, FileNotFoundError, OSError, RuntimeError) as exc:
+    except (ValueError, PermissionError, FileNotFoundError, OSError, RuntimeError, duckdb.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dayuan_geo import access
+from dayuan_geo import access, audit
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
 
@@ -142,11 +142,54 @@ def archive(directory: Path, manifest: dict) -> None:
         dataset.write_json_durably(target, manifest)
 
 
-def _current(directory: Path) -> dict:
+class ManifestBroken(ValueError):
+    """The manifest in force cannot be trusted: every writer stops rather than start again at version 1."""
+
+
+def recovery_hint(directory: Path) -> str:
+    """How to bring the dataset back from the archived manifests (for the error and `validate`)."""
+    directory = Path(directory)
+    kept = sorted((int(m.get("dataset_version", 0)) for m in _kept_manifests(directory)), reverse=True)
+    if not kept:
+        return "no archived manifests in versions/ to recover from: rebuild or import the dataset again"
+    newest = _archived_manifest(directory, kept[0])
+    return (f"to recover, copy the newest intact archived manifest over it, e.g. `cp {newest} "
+            f"{directory / S.MANIFEST_NAME}` (archived versions: {', '.join(map(str, kept))}), "
+            "then check it with `python -m dayuan_geo validate`")
+
+
+def manifest_problem(directory: Path) -> str | None:
+    """Why the manifest in force cannot be trusted, with how to recover; None when it can."""
     try:
-        return dataset.read_manifest(directory)
-    except ValueError:
+        _current(directory)
+    except ManifestBroken as exc:
+        return str(exc)
+    return None
+
+
+def _current(directory: Path) -> dict:
+    """The manifest in force; version 0 only for a data dir that never held a dataset.
+
+    A manifest that is missing while versions are archived, unreadable, or older than the newest
+    archived version raises ManifestBroken: read as "version 0", the next import or restore would
+    be numbered 1 and pruning would delete the newest version's files.
+    """
+    directory = Path(directory)
+    kept = _kept_manifests(directory)
+    if not (directory / S.MANIFEST_NAME).exists() and not kept:
         return {"dataset_version": 0, "files": {}}
+    try:
+        manifest = dataset.read_manifest(directory)
+        number = manifest.get("dataset_version")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise ValueError(f"{directory / S.MANIFEST_NAME}: no dataset_version")
+        newest = max((int(m.get("dataset_version", 0)) for m in kept), default=0)
+        if number < newest:
+            raise ValueError(f"{directory / S.MANIFEST_NAME}: names version {number}, "
+                             f"but version {newest} is archived")
+    except ValueError as exc:
+        raise ManifestBroken(f"{exc}; nothing was changed; {recovery_hint(directory)}") from None
+    return manifest
 
 
 def prepare_write(directory: Path) -> dict:
@@ -265,14 +308,15 @@ def restore(directory: Path, version: int, *, user: str, role: str, keep: int | 
             known = ", ".join(str(h["version"]) for h in history(directory)) or "none"
             raise ValueError(f"version {version} is not kept; kept versions: {known}")
         old = json.loads(path.read_text(encoding="utf-8"))
+        damaged = file_problems(directory, old)
+        if damaged:  # files are shared between versions: one damaged in place breaks each version holding it
+            good = ", ".join(str(n) for n in intact_versions(directory)) or "none"
+            raise ValueError(f"version {version} cannot be restored: {'; '.join(damaged)}; "
+                             f"versions whose files are intact: {good}")
         vdir = versions_dir(directory)
         for entry in old["files"].values():
             file = str(entry["file"])
-            if not dataset.SAFE_FILE.match(file):
-                raise ValueError(f"version {version} names an unsafe file {file!r}")
             if not (directory / file).exists():
-                if not (vdir / file).exists():
-                    raise ValueError(f"version {version} cannot be restored: {file} is gone")
                 _link_or_copy(vdir / file, directory / file)
         manifest = {
             **{k: v for k, v in old.items() if k != "change"},
@@ -284,8 +328,36 @@ def restore(directory: Path, version: int, *, user: str, role: str, keep: int | 
         problems = dataset.validate_manifest(directory, manifest)
         if problems:
             raise ValueError(f"version {version} does not validate:\n" + "\n".join(problems))
+        # the restore records itself, before it takes effect: no entry, no restore
+        audit.record(user=user, role=role, action="restore", what=f"version {int(version)}", rows=None,
+                     detail={"new_version": manifest["dataset_version"]}, path=audit.audit_file(directory))
         commit(directory, manifest, keep=keep)
         return manifest
+
+
+def file_problems(directory: Path, manifest: dict) -> list[str]:
+    """Files of an archived version that are gone or no longer match their sha256, one line each.
+
+    A file is looked for in the data dir, then under versions/ (both names may be one hard link).
+    """
+    directory = Path(directory)
+    out = []
+    for entry in manifest.get("files", {}).values():
+        file = str(entry.get("file", ""))
+        if not dataset.SAFE_FILE.match(file):
+            out.append(f"unsafe file name {file!r}")
+            continue
+        found = [p for p in (directory / file, versions_dir(directory) / file) if p.exists()]
+        if not found:
+            out.append(f"{file} is gone")
+        elif entry.get("sha256") and all(dataset.sha256_of(p) != entry["sha256"] for p in found):
+            out.append(f"{file} no longer matches its sha256 (changed outside the product)")
+    return out
+
+
+def intact_versions(directory: Path) -> list[int]:
+    """Kept versions whose every file is present and matches its sha256, newest first."""
+    return [int(m.get("dataset_version", 0)) for m in _kept_manifests(directory) if not file_problems(directory, m)]
 
 
 def log_import(directory: Path, entry: dict) -> None:
