@@ -19,7 +19,8 @@ from dayuan_geo import access
 from dayuan_geo.dataset import files as dataset
 
 AUDIT_FILE_ENV = "DAYUAN_AUDIT_FILE"
-ACTIONS = ("export", "import", "restore")  # restore: an earlier dataset version made current again
+# restore: an earlier dataset version made current again; account: an account added, removed or given a role
+ACTIONS = ("export", "import", "restore", "account")
 GENESIS = "0" * 64
 OPERATOR = "operator"  # the role recorded for the machine's shell user (the CLI), who holds the files anyway
 _TAIL_BYTES = 1 << 16

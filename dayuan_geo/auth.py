@@ -37,7 +37,7 @@ from pathlib import Path
 
 import bcrypt
 
-from dayuan_geo import access
+from dayuan_geo import access, audit
 from dayuan_geo.dataset import files as dataset
 
 AUTH_FILE_ENV = "DAYUAN_AUTH_FILE"
@@ -189,8 +189,24 @@ def save(config: AuthConfig, path: Path | None = None) -> Path:
     return path
 
 
+def _audit_change(change: str, name: str, *, role: str | None, before: str | None, path: Path | None,
+                  by: str | None) -> None:
+    """Record an account change (before it is saved: no entry, no change) as the shell's operator.
+
+    The log is $DAYUAN_AUDIT_FILE, else logs/audit.jsonl beside the accounts file's config folder
+    (for the default accounts file, the default audit log beside the data dir).
+    """
+    import getpass
+
+    accounts = Path(path) if path is not None else auth_file()
+    log = None if os.environ.get(audit.AUDIT_FILE_ENV) else accounts.resolve().parent.parent / "logs" / "audit.jsonl"
+    audit.record(user=by or getpass.getuser(), role=audit.OPERATOR, action="account", what=name, rows=None,
+                 detail={"change": change, "role": role, "role_before": before, "accounts_file": accounts.name},
+                 path=log)
+
+
 def add_user(name: str, role: str, password: str, *, path: Path | None = None,
-             rounds: int = BCRYPT_ROUNDS) -> Account:
+             rounds: int = BCRYPT_ROUNDS, by: str | None = None) -> Account:
     check_name(name)
     access.role(role)
     config = load(path)
@@ -198,25 +214,28 @@ def add_user(name: str, role: str, password: str, *, path: Path | None = None,
         raise ValueError(f"user {name!r} exists; remove it first or use set-role")
     acc = Account(name, role, hash_password(password, rounds=rounds),
                   dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    _audit_change("add", name, role=role, before=None, path=path, by=by)
     save(AuthConfig({**config.users, name: acc}, config.role_claim, config.oidc_roles), path)
     return acc
 
 
-def remove_user(name: str, *, path: Path | None = None) -> None:
+def remove_user(name: str, *, path: Path | None = None, by: str | None = None) -> None:
     config = load(path)
     if name not in config.users:
         raise ValueError(f"no user {name!r}")
     users = {k: v for k, v in config.users.items() if k != name}
+    _audit_change("remove", name, role=None, before=config.users[name].role, path=path, by=by)
     save(AuthConfig(users, config.role_claim, config.oidc_roles), path)
 
 
-def set_role(name: str, role: str, *, path: Path | None = None) -> Account:
+def set_role(name: str, role: str, *, path: Path | None = None, by: str | None = None) -> Account:
     access.role(role)
     config = load(path)
     if name not in config.users:
         raise ValueError(f"no user {name!r}")
     old = config.users[name]
     acc = Account(name, role, old.hash, old.created)
+    _audit_change("set-role", name, role=role, before=old.role, path=path, by=by)
     save(AuthConfig({**config.users, name: acc}, config.role_claim, config.oidc_roles), path)
     return acc
 
@@ -244,6 +263,7 @@ class Throttle:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._failures: dict[str, tuple[int, float]] = {}  # name -> (failures in a row, last failure)
+        self._pending: dict[str, int] = {}  # name -> checks under way (reserved by begin, not yet answered)
 
     def _entry(self, name: str) -> tuple[int, float]:
         count, last = self._failures.get(name, (0, 0.0))
@@ -259,15 +279,49 @@ class Throttle:
         span = min(LOCK_BASE_S * 2 ** (count - LOCK_AFTER), LOCK_MAX_S)
         return max(0.0, last + span - self._clock())
 
+    def begin(self, name: str) -> float:
+        """Reserve one password check for name, or say how long to wait (0.0: go ahead, then call
+        failed, succeeded or abandon). Checking and reserving are one step under the lock, so parallel
+        attempts can never check more passwords than the failures still allowed before the lock."""
+        with self._lock:
+            count, last = self._entry(name)
+            pending = self._pending.get(name, 0)
+            if count >= LOCK_AFTER:
+                span = min(LOCK_BASE_S * 2 ** (count - LOCK_AFTER), LOCK_MAX_S)
+                wait = last + span - self._clock()
+                if wait > 0:
+                    return wait
+                allowed = pending == 0  # after a lock: one try at a time
+            else:
+                allowed = count + pending < LOCK_AFTER
+            if not allowed:
+                return max(FAILURE_PAUSE_S, LOCK_BASE_S)
+            self._pending[name] = pending + 1
+            return 0.0
+
+    def _release(self, name: str) -> None:
+        left = self._pending.get(name, 0) - 1
+        if left > 0:
+            self._pending[name] = left
+        else:
+            self._pending.pop(name, None)
+
+    def abandon(self, name: str) -> None:
+        """A reserved check that never compared a password (the accounts file failed to load)."""
+        with self._lock:
+            self._release(name)
+
     def failed(self, name: str) -> None:
         with self._lock:
             count, _ = self._entry(name)
             self._failures[name] = (count + 1, self._clock())
+            self._release(name)
         self._sleep(FAILURE_PAUSE_S)
 
     def succeeded(self, name: str) -> None:
         with self._lock:
             self._failures.pop(name, None)
+            self._release(name)
 
     def failures(self, name: str) -> int:
         with self._lock:
@@ -281,11 +335,15 @@ def verify(name: str, password: str, *, path: Path | None = None, throttle: Thro
     """Check a sign-in. Locked names are refused without looking at the password."""
     throttle = throttle or THROTTLE
     key = str(name).strip().lower()[:64]
-    wait = throttle.locked_for(key)
+    wait = throttle.begin(key)
     if wait > 0:
         return Verdict(None, wait)
-    account = load(path).users.get(key)
-    matched = _hash_matches(password, account.hash if account else _dummy_hash())
+    try:
+        account = load(path).users.get(key)
+        matched = _hash_matches(password, account.hash if account else _dummy_hash())
+    except BaseException:
+        throttle.abandon(key)
+        raise
     if account is not None and matched:
         throttle.succeeded(key)
         return Verdict(account)

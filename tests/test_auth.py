@@ -103,6 +103,51 @@ def test_unknown_names_are_throttled_like_known_ones(tmp_path):
     assert auth.verify("wang", "right-password", path=path, throttle=throttle).ok
 
 
+def test_parallel_sign_ins_check_no_more_passwords_than_the_lockout_allows(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "auth.toml"
+    auth.add_user("wang", "leader", "right-password", path=path, rounds=FAST)
+    throttle = auth.Throttle(sleep=lambda s: time.sleep(0.05))
+    checked: list[str] = []
+    real = auth._hash_matches
+
+    def slow_check(password: str, hashed: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)  # every attempt is in flight at once
+        return real(password, hashed)
+
+    monkeypatch.setattr(auth, "_hash_matches", slow_check)
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        verdicts = list(pool.map(lambda k: auth.verify("wang", f"guess-{k}", path=path, throttle=throttle),
+                                 range(40)))
+    assert len(checked) == auth.LOCK_AFTER  # 40 attempts, three passwords looked at
+    assert not any(v.ok for v in verdicts) and sum(v.locked_for > 0 for v in verdicts) >= 40 - auth.LOCK_AFTER
+    assert throttle.failures("wang") == auth.LOCK_AFTER
+
+
+def test_account_changes_audit_themselves_before_they_take_effect(tmp_path, monkeypatch):
+    from dayuan_geo import audit
+
+    path, log = tmp_path / "config" / "auth.toml", tmp_path / "logs" / "audit.jsonl"
+    monkeypatch.delenv(audit.AUDIT_FILE_ENV, raising=False)  # the log beside the accounts' config folder
+    auth.add_user("chen", "viewer", "viewer-pass", path=path, rounds=FAST, by="admin")
+    auth.set_role("chen", "inspector", path=path, by="admin")
+    auth.remove_user("chen", path=path, by="admin")
+    entries = list(reversed(audit.read(log)))
+    assert [(e["user"], e["role"], e["action"], e["what"]) for e in entries] == [("admin", "operator", "account",
+                                                                                  "chen")] * 3
+    assert [(e["detail"]["change"], e["detail"]["role"], e["detail"]["role_before"]) for e in entries] == [
+        ("add", "viewer", None), ("set-role", "inspector", "viewer"), ("remove", None, "inspector")]
+    assert audit.verify(log) == []
+
+    log.unlink()
+    log.mkdir()  # the log cannot be written: the account is not added
+    with pytest.raises(OSError):
+        auth.add_user("li", "planner", "planner-pass", path=path, rounds=FAST)
+    assert auth.load(path).users == {}
+
+
 def test_password_longer_than_bcrypt_reads_never_matches(tmp_path):
     path = tmp_path / "auth.toml"
     auth.add_user("li", "viewer", "a" * 72, path=path, rounds=FAST)
@@ -365,8 +410,11 @@ def test_audit_page_shows_leaders_every_entry(app_env, accounts, tmp_path):
     assert at.title[0].value == "审计日志：导出与导入"
     assert at.success[0].value == "日志链完整：未发现修改或删除"
     table = at.dataframe[0].value
-    assert list(table["用户"]) == ["li", "chen"] and list(table["行数"]) == [12, 31]
-    assert "blacklisted" in table["筛选条件"].iloc[1] and list(table["操作"]) == ["导入", "导出"]
+    import getpass
+
+    # adding wang's account is itself the newest entry
+    assert list(table["用户"]) == [getpass.getuser(), "li", "chen"] and list(table["行数"])[1:] == [12, 31]
+    assert "blacklisted" in table["筛选条件"].iloc[2] and list(table["操作"]) == ["账号变更", "导入", "导出"]
 
     lines = log.read_text().splitlines()
     log.write_text(lines[1] + "\n")  # someone removed the first entry

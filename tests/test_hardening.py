@@ -393,3 +393,25 @@ def test_symlink_in_the_data_dir_leads_nowhere(data_copy, outside):
     s = Store(data_copy)
     with pytest.raises(duckdb.Error):
         s.cursor().execute("SELECT * FROM read_parquet(?)", [str(data_copy / "link.parquet")]).fetchall()
+
+
+def test_an_export_is_delivered_only_when_allowed_and_audited(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    built: list[str] = []
+
+    def build() -> tuple[bytes, int]:
+        built.append("built")
+        return b"firm_id\nF1\n", 1
+
+    assert audit.deliver(build, user="chen", role="inspector", table="firms", detail={"format": "csv"},
+                         path=log) == b"firm_id\nF1\n"
+    (entry,) = audit.read(log)
+    assert (entry["user"], entry["role"], entry["action"], entry["what"], entry["rows"]) == (
+        "chen", "inspector", "export", "firms", 1)
+    with pytest.raises(PermissionError):  # downgraded to viewer before the click: no file, no entry
+        audit.deliver(build, user="chen", role="viewer", table="firms", path=log)
+    assert built == ["built"] and len(audit.read(log)) == 1
+    log.unlink()
+    log.mkdir()
+    with pytest.raises(OSError):  # the entry cannot be written: the bytes are not handed over
+        audit.deliver(build, user="chen", role="inspector", table="firms", path=log)
