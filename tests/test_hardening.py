@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -268,11 +269,54 @@ def test_audit_log_detects_edits_and_removals(tmp_path):
         audit.record(user=f"u{n}", role="leader", action="export", what="firms", rows=n, path=path)
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n")  # one entry removed
-    assert audit.verify(path) == ["line 2: does not follow line 1 (edited or removed lines)"]
+    assert audit.verify(path) == ["line 2: does not follow line 1 (edited or removed lines)",
+                                  "the log has 3 lines but 4 were written (lines cut off at the end)"]
     edited = json.loads(lines[1])
     edited["rows"] = 999
     path.write_text("\n".join([lines[0], json.dumps(edited), lines[2], lines[3]]) + "\n")
-    assert [p.split(":")[0] for p in audit.verify(path)] == ["line 3"]
+    assert [p.split(":")[0] for p in audit.verify(path)] == ["line 2", "line 3"]  # signature, then chain
+
+
+def _entries(path: Path, n: int) -> list[str]:
+    for k in range(n):
+        audit.record(user=f"u{k}", role="leader", action="export", what="firms", rows=k, path=path)
+    return path.read_text().splitlines()
+
+
+def _rechain(lines: list[str]) -> list[str]:
+    """The chain recomputed from scratch, as someone without the key would."""
+    out, prev = [], audit.GENESIS
+    for line in lines:
+        entry = json.loads(line)
+        entry["prev"] = prev
+        out.append(json.dumps(entry, ensure_ascii=False, sort_keys=True))
+        prev = hashlib.sha256(out[-1].encode()).hexdigest()
+    return out
+
+
+def test_audit_log_sees_its_own_end_edited_cut_off_or_rechained(tmp_path):
+    path = tmp_path / "logs" / "audit.jsonl"
+    lines = _entries(path, 4)
+    assert audit.verify(path) == [] and (tmp_path / "config" / "audit.key").stat().st_mode & 0o777 == 0o600
+
+    last = json.loads(lines[-1])
+    last["rows"] = 999  # the last line edited: no line after it to break the chain
+    path.write_text("\n".join([*lines[:-1], json.dumps(last, ensure_ascii=False, sort_keys=True)]) + "\n")
+    assert any(p.startswith("line 4") for p in audit.verify(path))
+
+    path.write_text("\n".join(lines[:-2]) + "\n")  # the tail cut off
+    assert audit.verify(path) == ["the log has 2 lines but 4 were written (lines cut off at the end)"]
+
+    forged = [json.loads(x) for x in lines]
+    forged[1]["user"] = "nobody"
+    path.write_text("\n".join(_rechain([json.dumps(e, sort_keys=True) for e in forged])) + "\n")
+    problems = audit.verify(path)
+    assert "line 2: signature does not match (edited, or written without the key)" in problems
+    assert not any("does not follow" in p for p in problems)  # the chain itself holds
+
+    path.write_text("\n".join(lines) + "\n")
+    audit._anchor_path(path).unlink()  # the anchor removed
+    assert audit.verify(path) == ["audit.jsonl.anchor is missing: the end of the log cannot be checked"]
 
 
 def test_audit_log_concurrent_writers_keep_the_chain(tmp_path):
