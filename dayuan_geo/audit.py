@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dayuan_geo import access
+from dayuan_geo import access, settings
 from dayuan_geo.dataset import files as dataset
 
 AUDIT_FILE_ENV = "DAYUAN_AUDIT_FILE"
@@ -36,9 +36,9 @@ _TAIL_BYTES = 1 << 16
 
 def audit_file(directory: Path | None = None) -> Path:
     """$DAYUAN_AUDIT_FILE if set, else logs/audit.jsonl beside the data dir (directory, or the default)."""
-    env = os.environ.get(AUDIT_FILE_ENV)
+    env = settings.get(AUDIT_FILE_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        return env
     return Path(directory or dataset.data_dir()).resolve().parent / "logs" / "audit.jsonl"
 
 
@@ -47,9 +47,9 @@ KEY_FILE_ENV = "DAYUAN_AUDIT_KEY_FILE"
 
 def key_file(log: Path) -> Path:
     """$DAYUAN_AUDIT_KEY_FILE if set, else config/audit.key beside the log's folder."""
-    env = os.environ.get(KEY_FILE_ENV)
+    env = settings.get(KEY_FILE_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        return env
     return Path(log).resolve().parent.parent / "config" / "audit.key"
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import bcrypt
 
-from dayuan_geo import access, audit
+from dayuan_geo import access, audit, settings
 from dayuan_geo.dataset import files as dataset
 
 AUTH_FILE_ENV = "DAYUAN_AUTH_FILE"
@@ -55,9 +55,9 @@ FAILURE_MEMORY_S = 3600.0  # failures older than this are forgotten
 
 def auth_file() -> Path:
     """$DAYUAN_AUTH_FILE if set, else config/auth.toml beside the data dir."""
-    env = os.environ.get(AUTH_FILE_ENV)
+    env = settings.get(AUTH_FILE_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        return env
     return dataset.data_dir().parent / "config" / "auth.toml"
 
 
@@ -199,7 +199,7 @@ def _audit_change(change: str, name: str, *, role: str | None, before: str | Non
     import getpass
 
     accounts = Path(path) if path is not None else auth_file()
-    log = None if os.environ.get(audit.AUDIT_FILE_ENV) else accounts.resolve().parent.parent / "logs" / "audit.jsonl"
+    log = None if settings.get(audit.AUDIT_FILE_ENV) else accounts.resolve().parent.parent / "logs" / "audit.jsonl"
     audit.record(user=by or getpass.getuser(), role=audit.OPERATOR, action="account", what=name, rows=None,
                  detail={"change": change, "role": role, "role_before": before, "accounts_file": accounts.name},
                  path=log)
@@ -408,61 +408,23 @@ def is_loopback_client(ip_address: str | None) -> bool:
     return addr.is_loopback
 
 
-# ---- python -m dayuan_geo users ... ------------------------------------------------------------
-
-def _cmd_users(args) -> int:
-    import sys
-
-    if args.auth_file:
-        path = Path(args.auth_file).resolve()
-    elif getattr(args, "data_dir", None) and not os.environ.get(AUTH_FILE_ENV):
-        path = Path(args.data_dir).resolve().parent / "config" / "auth.toml"
-    else:
-        path = auth_file()
-    if args.users_command == "list":
-        users = load(path).users
-        if not users:
-            print(f"no accounts in {path}: the dashboard runs in local mode (this machine only)")
-            return 0
-        for acc in sorted(users.values(), key=lambda a: a.name):
-            print(f"{acc.name:32} {acc.role:10} {acc.created}")
-        return 0
-    if args.users_command == "add":
-        if not args.password_stdin:
-            raise ValueError("give the password on standard input with --password-stdin "
-                             "(never on the command line, where other users can read it)")
-        if sys.stdin.isatty():  # typed by hand: no echo
-            import getpass
-
-            password = getpass.getpass(f"password for {args.name}: ")
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
-        acc = add_user(args.name, args.role, password, path=path)
-        print(f"added {acc.name} ({acc.role}) to {path}")
-    elif args.users_command == "remove":
-        remove_user(args.name, path=path)
-        print(f"removed {args.name} from {path}")
-    elif args.users_command == "set-role":
-        acc = set_role(args.name, args.role, path=path)
-        print(f"{acc.name} is now {acc.role}")
-    return 0
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def register(sub) -> None:
-    """The `users` command of python -m dayuan_geo."""
-    roles = sorted(access.ROLES)
-    p = sub.add_parser("users", help="local accounts: add, list, remove, set-role")
-    p.add_argument("--auth-file", help=f"accounts file (default: ${AUTH_FILE_ENV} or config/auth.toml "
-                                       "beside the data dir)")
-    users = p.add_subparsers(dest="users_command", required=True)
-    q = users.add_parser("add", help="add an account; the password is read from standard input")
-    q.add_argument("name")
-    q.add_argument("--role", required=True, choices=roles)
-    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    users.add_parser("list", help="the accounts and their roles")
-    q = users.add_parser("remove", help="remove an account")
-    q.add_argument("name")
-    q = users.add_parser("set-role", help="change an account's role")
-    q.add_argument("name")
-    q.add_argument("role", choices=roles)
-    p.set_defaults(handler=_cmd_users)
+def host_allowed(host: str | None, *, local: bool, allowed: tuple[str, ...] = ()) -> bool:
+    """Whether a request's Host header names this app (against DNS rebinding: a foreign page whose
+    name resolves to this machine). Local mode answers only to loopback names; with accounts, to the
+    names in $DAYUAN_ALLOWED_HOSTS (`*.example.org` for subdomains), or to any when none are set.
+    None (no header: AppTest, or a connection made on this machine) is allowed."""
+    if host is None:
+        return True
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:8501
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if local:
+        return name in LOOPBACK_NAMES or name.endswith(".localhost")
+    if not allowed:
+        return True
+    return any(name == a or (a.startswith("*.") and name.endswith(a[1:])) for a in allowed)

@@ -10,7 +10,6 @@ data dir, reach nothing outside, and no query can change its configuration.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.dataset import files as dataset
 from dayuan_geo.overview import queries
 
@@ -68,7 +68,7 @@ class Store:
         # set to 1). Opening is instant and memory stays low, but every query reads and decodes the
         # files again, two to three times slower at scale L (docs/benchmarks.md)
         self.directory = Path(directory) if directory is not None else dataset.data_dir()
-        self.lazy = os.environ.get("DAYUAN_STORE_LAZY", "") == "1" if lazy is None else lazy
+        self.lazy = settings.get("DAYUAN_STORE_LAZY") if lazy is None else lazy
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:", config={"threads": 2})
         self._con.execute(f"LOAD {_sql_literal(str(spatial_extension_path()))}")

@@ -249,6 +249,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_import": ("导入", "Import"),
     "audit_restore": ("恢复版本", "Restore"),
     "audit_account": ("账号变更", "Account change"),
+    "host_refused": ("此地址不是本看板的访问地址，已拒绝。",
+                     "This address is not one the dashboard answers to: refused."),
     # firms and safety (pages/firms.py, dayuan_geo/safety.py)
     "fs_page": ("企业与安全", "Firms and safety"),
     "fs_title": ("黑榜、高危企业与安全巡查", "Blacklisted and high-risk firms, safety inspections"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from dayuan_geo import access, auth
+from dayuan_geo import access, auth, settings
 from dayuan_geo import audit as audit_log
 from dayuan_geo.text import DEFAULT_LANG, LANGS
 from dayuan_geo.text import t as _t
@@ -172,8 +172,13 @@ def allowed_pages(pages: list) -> list:
 
     Local mode refuses clients that are not on this machine before anything else runs.
     """
-    if not oidc_enabled() and not _accounts().users and not auth.is_loopback_client(client_ip()):
+    local = not oidc_enabled() and not _accounts().users
+    if local and not auth.is_loopback_client(client_ip()):
         st.error(t("local_only_refused"))
+        st.stop()
+    if not auth.host_allowed(st.context.headers.get("Host"), local=local,
+                             allowed=settings.get("DAYUAN_ALLOWED_HOSTS")):
+        st.error(t("host_refused"))
         st.stop()
     who = identity()
     if who is None:

@@ -259,6 +259,25 @@ def test_oidc_mapping_read_from_accounts_file(tmp_path):
     assert auth.load(path).oidc_roles == {"wang@dayuan.gov.cn": "leader"}
 
 
+@pytest.mark.parametrize(("host", "local", "allowed", "ok"), [
+    (None, True, (), True), ("localhost:8501", True, (), True), ("127.0.0.1:8501", True, (), True),
+    ("[::1]:8501", True, (), True), ("evil.example:8501", True, (), False), ("10.0.0.5", True, (), False),
+    ("localhost.evil.example", True, (), False), ("gis.dayuan.gov.cn", False, (), True),
+    ("gis.dayuan.gov.cn:443", False, ("gis.dayuan.gov.cn",), True),
+    ("evil.example", False, ("gis.dayuan.gov.cn",), False), ("a.dayuan.gov.cn", False, ("*.dayuan.gov.cn",), True),
+    ("dayuan.gov.cn.evil.example", False, ("*.dayuan.gov.cn",), False),
+])
+def test_host_header_checked_against_dns_rebinding(host, local, allowed, ok):
+    assert auth.host_allowed(host, local=local, allowed=allowed) is ok
+
+
+def test_local_mode_refuses_a_foreign_host_header(app_env, accounts, monkeypatch):
+    monkeypatch.setattr(type(st.context), "headers", property(lambda self: {"Host": "rebind.evil.example:8501"}))
+    at = app().run()
+    assert not at.exception and len(at.metric) == 0
+    assert at.error[0].value == "此地址不是本看板的访问地址，已拒绝。"
+
+
 @pytest.mark.parametrize(("ip", "local"), [
     (None, True), ("127.0.0.1", True), ("127.0.0.9", True), ("::1", True), ("::ffff:127.0.0.1", True),
     ("10.0.0.5", False), ("192.168.1.20", False), ("::ffff:10.0.0.5", False), ("2001:db8::1", False),

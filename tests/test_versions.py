@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dayuan_geo.dataset import files as dataset
-from dayuan_geo.dataset import versions
+from dayuan_geo.dataset import lock, versions
 from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import Sample, uscc
@@ -128,7 +128,7 @@ def test_one_writer_at_a_time(data_copy, tmp_path, monkeypatch):
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        monkeypatch.setattr(versions, "LOCK_TIMEOUT_S", 0.5)
+        monkeypatch.setattr(lock, "LOCK_TIMEOUT_S", 0.5)
         path = firm_csv(tmp_path / "a.csv", Sample.of(data_copy), ["FL1"])
         before = dataset.read_manifest(data_copy)
         report = ingest.run_import(path, table="firms", directory=data_copy, user="li", role="planner").report
@@ -136,7 +136,7 @@ def test_one_writer_at_a_time(data_copy, tmp_path, monkeypatch):
         assert dataset.read_manifest(data_copy) == before
     finally:
         holder.wait(timeout=30)
-    monkeypatch.setattr(versions, "LOCK_TIMEOUT_S", 30)
+    monkeypatch.setattr(lock, "LOCK_TIMEOUT_S", 30)
     assert imp(data_copy, path).version == 2
 
 

@@ -17,97 +17,43 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
 import signal
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from dayuan_geo import access, audit
+from dayuan_geo import access, audit, settings
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
 
+# the writer lock lives in lock.py; callers keep using versions.writer_lock, .WriterBusy, .LOCK_NAME
+from dayuan_geo.dataset.lock import LOCK_NAME, WriterBusy, writer_lock  # noqa: F401
+
 VERSIONS_DIR = "versions"
-LOCK_NAME = ".writer.lock"
 IMPORT_LOG = "import-log.jsonl"
 DEFAULT_KEEP = 10
-LOCK_TIMEOUT_S = 60.0
 CRASH_ENV = "DAYUAN_CRASH_AT"  # test hook: the named point at which the process kills itself
 
 _MANIFEST_FILE = re.compile(r"^manifest\.v(\d+)\.json$")
-_held: dict[str, int] = {}  # (data dir, thread) -> depth of writer_lock held
-_held_lock = threading.Lock()
-
-
-class WriterBusy(RuntimeError):
-    """Another process is writing the dataset."""
 
 
 def keep_count() -> int:
     """How many versions to keep: $DAYUAN_KEEP_VERSIONS, else DEFAULT_KEEP (at least 2)."""
-    try:
-        return max(2, int(os.environ.get("DAYUAN_KEEP_VERSIONS", DEFAULT_KEEP)))
-    except ValueError:
-        return DEFAULT_KEEP
+    return settings.get("DAYUAN_KEEP_VERSIONS")
 
 
 def crash_point(name: str) -> None:
     """Kill this process with SIGKILL when $DAYUAN_CRASH_AT names this point (durability tests)."""
-    if os.environ.get(CRASH_ENV) == name:
+    if settings.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def versions_dir(directory: Path) -> Path:
     return Path(directory) / VERSIONS_DIR
-
-
-@contextlib.contextmanager
-def writer_lock(directory: Path, *, timeout: float | None = None) -> Iterator[None]:
-    """Hold the data dir's writer lock (re-entrant within this process); WriterBusy after timeout."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    key = f"{directory.resolve()}|{threading.get_ident()}"  # re-entrant per thread, exclusive across threads
-    with _held_lock:
-        if _held.get(key):
-            _held[key] += 1
-            nested = True
-        else:
-            nested = False
-    if nested:
-        try:
-            yield
-        finally:
-            with _held_lock:
-                _held[key] -= 1
-        return
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WriterBusy(f"another import or restore is writing {directory}; try again shortly") from None
-                time.sleep(0.1)
-        with _held_lock:
-            _held[key] = 1
-        try:
-            yield
-        finally:
-            with _held_lock:
-                _held.pop(key, None)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def _archived_manifest(directory: Path, number: int) -> Path:
