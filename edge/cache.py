@@ -11,6 +11,7 @@ previous one stays, and `problem()` says why for the sidebar.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import plotly.graph_objects as go
 import streamlit as st
 
 from dayuan_geo.dataset import files as dataset
@@ -141,6 +143,24 @@ def query(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     return _cached_query(f"{s.directory}|{s.version}", fn.__module__, fn.__qualname__, kwargs, s)
 
 
+def _plain_figures(value: Any) -> Any:
+    """value with every plotly Figure in it (also inside a dataclass, dict, list or tuple) as its plain
+    dict, which st.plotly_chart takes as is: sessions serialising one shared Figure at the same time
+    raced inside plotly (once in 920 reruns); a dict nobody changes is safe to share."""
+    if isinstance(value, go.Figure):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: _plain_figures(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changed)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_plain_figures(v) for v in value)
+    if isinstance(value, list):
+        return [_plain_figures(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain_figures(v) for k, v in value.items()}
+    return value
+
+
 def shared(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     """Like `query`, but every rerun and session gets the one object built, never a copy: for built
     views a page only reads (map layers, frames). Held beside the version's Store, out of reach of
@@ -158,7 +178,7 @@ def shared(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         views = _views.setdefault(s, {})
         if key in views:
             return views[key]
-    value = _call(s, fn.__module__, fn.__qualname__, kwargs)
+    value = _plain_figures(_call(s, fn.__module__, fn.__qualname__, kwargs))
     with _views_lock:
         if len(views) >= VIEWS_PER_VERSION:
             views.pop(next(iter(views)))

@@ -110,3 +110,15 @@ def test_clearing_streamlits_caches_keeps_the_store_and_its_views(data_copy, mon
     st.cache_data.clear()
     assert cache.load(data_copy) is before and cache._views[before]["probe"] is view["probe"]
     assert edge.store is cache.store
+
+
+def test_shared_views_hand_out_plain_data_not_plotly_figures(store):
+    from dayuan_geo.safety import views
+    from edge import cache
+
+    figures = views.inspection_figures(store.cursor(), as_of=AS_OF, start=AS_OF.replace(month=1, day=1), end=AS_OF)
+    plain = cache._plain_figures(figures)
+    assert type(plain) is type(figures)
+    for name in ("trend", "category", "outcome"):
+        assert isinstance(getattr(plain, name), dict)
+        assert getattr(plain, name)["data"][0]["type"] == getattr(figures, name).data[0].type
