@@ -19,7 +19,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 ## run: the dashboard on the demo dataset (built on first run), at http://localhost:$(PORT)
 run: $(VENV)/.installed
 	$(PY) -m dayuan_geo demo --if-missing
-	$(PY) -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(PY) -m streamlit run server.py --server.port $(PORT) --browser.gatherUsageStats false
 
 ## test: lint, then every test, browser tests included
 test: $(VENV)/.installed-dev browser-deps

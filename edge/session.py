@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from dayuan_geo import access, auth, settings
+from dayuan_geo import access, auth, sessions, settings
 from dayuan_geo import audit as audit_log
 from dayuan_geo.text import DEFAULT_LANG, LANGS
 from dayuan_geo.text import t as _t
@@ -21,6 +21,7 @@ from dayuan_geo.text import t as _t
 LANG_KEY = "lang"
 LANG_NAMES = {"zh": "中文", "en": "English"}
 USER_KEY = "_dayuan_signed_in"  # set only by sign_in() after a password check; no widget uses it
+BROWSER_KEY = "_dayuan_browser_request"  # a one-time address for the browser (session cookie in or out)
 LOGIN_PATH = "login"
 
 
@@ -121,14 +122,46 @@ def identity() -> Identity | None:
         return Identity(name, oidc_role or "", "oidc")
     config = _accounts()
     if config.users:
-        name = st.session_state.get(USER_KEY)
-        account = config.users.get(name) if isinstance(name, str) else None
-        if account is None:  # never signed in, or the account was removed meanwhile
+        account = _signed_in_account(config)
+        if account is None:  # never signed in, signed out, or the account removed or changed meanwhile
             st.session_state.pop(USER_KEY, None)
             return None
         return Identity(account.name, account.role, "account")
     preview = st.session_state.get("role")
     return Identity("local", preview if access.is_role(preview) else access.LOCAL_ROLE, "local")
+
+
+def _handshake() -> str | None:
+    """This connection's websocket handshake key: new for every connection, so a reconnect with a
+    stolen session id is another connection (None in AppTest, which has no connection)."""
+    return st.context.headers.get("Sec-Websocket-Key")
+
+
+def _signed_in_account(config: auth.AuthConfig) -> auth.Account | None:
+    """The account this browser signed in as: from its signed session cookie, or (before the cookie
+    reaches a connection) from the sign-in made on this very connection. Either way the account must
+    still exist with the role and password it had at sign-in."""
+    cookie = sessions.read(auth.auth_file(), st.context.cookies.get(sessions.COOKIE))
+    if cookie is not None:
+        name, fp, _ = cookie
+        account = config.users.get(name)
+        if account is not None and sessions.fingerprint(account.role, account.hash) == fp:
+            return account
+    held = st.session_state.get(USER_KEY)
+    if isinstance(held, tuple) and len(held) == 3:
+        name, fp, connection = held
+        account = config.users.get(name)
+        if account is not None and sessions.fingerprint(account.role, account.hash) == fp \
+                and connection == _handshake():
+            return account
+    return None
+
+
+def pending_browser_request() -> str | None:
+    """The address the browser should fetch once (an invisible image), set by sign-in or sign-out:
+    it gives the browser its HttpOnly session cookie, or takes it away."""
+    url = st.session_state.pop(BROWSER_KEY, None)
+    return url if isinstance(url, str) else None
 
 
 def current_account(name: str) -> Identity | None:
@@ -151,14 +184,21 @@ def sign_in(name: str, password: str) -> auth.Verdict:
     """Check a local account's password (slow, throttled per name); remember the name on success."""
     verdict = auth.verify(name, password)
     if verdict.ok:
-        st.session_state[USER_KEY] = verdict.account.name
+        acc = verdict.account
+        st.session_state[USER_KEY] = (acc.name, sessions.fingerprint(acc.role, acc.hash), _handshake())
+        token = sessions.ticket(auth.auth_file(), name=acc.name, role=acc.role, password_hash=acc.hash)
+        st.session_state[BROWSER_KEY] = f"{sessions.TICKET_ROUTE}?t={token}"
     return verdict
 
 
 def sign_out() -> None:
     if oidc_enabled():
         st.logout()
+    cookie = sessions.read(auth.auth_file(), st.context.cookies.get(sessions.COOKIE))
+    if cookie is not None:
+        sessions.revoke(cookie[2])  # every copy of this browser's cookie is void from now on
     st.session_state.pop(USER_KEY, None)
+    st.session_state[BROWSER_KEY] = sessions.SIGN_OUT_ROUTE
 
 
 def client_ip() -> str | None:

@@ -13,7 +13,17 @@ from dayuan_geo.text import LANGS
 from dayuan_geo.text import t as _t
 
 from .cache import problem, store
-from .session import LANG_KEY, LANG_NAMES, current_account, identity, lang, role, sign_out, t
+from .session import (
+    LANG_KEY,
+    LANG_NAMES,
+    current_account,
+    identity,
+    lang,
+    pending_browser_request,
+    role,
+    sign_out,
+    t,
+)
 
 
 def export_buttons(df, *, table: str, name: str, filters: dict | None = None,
@@ -129,8 +139,17 @@ def sidebar() -> None:
         _session_box()
 
 
+def browser_request() -> None:
+    """Have the browser fetch, once, the address sign-in or sign-out left (an invisible image): the
+    answer sets or clears the HttpOnly session cookie. Needs the routes of server.py."""
+    url = pending_browser_request()
+    if url:
+        st.markdown(f"![]({url})")
+
+
 def _session_box() -> None:
     """Local mode, or who is signed in with which role and a way to sign out."""
+    browser_request()
     who = identity()
     if who is None:
         return

@@ -343,6 +343,28 @@ def test_forged_session_state_role_is_ignored_with_accounts(app_env, accounts):
     assert len(at.metric) == 0 and len(at.text_input) == 2
 
 
+def test_a_session_id_alone_carries_no_identity(app_env, accounts, monkeypatch):
+    """A sign-in held in the session counts only on the connection that made it: reconnecting with the
+    session id (another websocket handshake) and no session cookie is signed out."""
+    auth.add_user("wang", "leader", "leader-pass", path=accounts, rounds=FAST)
+    at = sign_in(app().run(), "wang", "leader-pass")
+    assert len(at.metric) == 8
+    held = at.session_state["_dayuan_signed_in"]
+    assert held[0] == "wang" and held[2] is None  # AppTest has no handshake key
+    monkeypatch.setattr(type(st.context), "headers", property(lambda self: {"Sec-Websocket-Key": "another-one"}))
+    at.run()
+    assert len(at.metric) == 0 and len(at.text_input) == 2
+
+
+def test_a_role_change_ends_the_sign_in(app_env, accounts):
+    auth.add_user("chen", "inspector", "inspector-pass", path=accounts, rounds=FAST)
+    at = sign_in(app().run(), "chen", "inspector-pass")
+    assert len(at.metric) == 8
+    auth.set_role("chen", "viewer", path=accounts)
+    at.run()
+    assert len(at.metric) == 0 and len(at.text_input) == 2
+
+
 def test_local_mode_serves_loopback_and_says_so(app_env, accounts):
     at = app().run()
     assert not at.exception and len(at.metric) == 8
