@@ -97,7 +97,8 @@ async def _run_page(ws, page: str) -> tuple[float, bool]:
 async def _session(url: str, n: int, interactions: int, times: list[float], errors: list[str]) -> None:
     import websockets
 
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=60) as ws:
+    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=120,
+                                  ping_interval=None) as ws:
         await _run_page(ws, PAGES[n % len(PAGES)])  # the page the browser opens
         for k in range(interactions):
             page = PAGES[(n + k + 1) % len(PAGES)]
@@ -111,7 +112,7 @@ async def _clear_sender(url: str, stop: asyncio.Event, sent: list[float]) -> Non
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, ping_interval=None) as ws:
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), CLEAR_EVERY_S)

@@ -143,22 +143,37 @@ def query(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     return _cached_query(f"{s.directory}|{s.version}", fn.__module__, fn.__qualname__, kwargs, s)
 
 
-def _plain_figures(value: Any) -> Any:
-    """value with every plotly Figure in it (also inside a dataclass, dict, list or tuple) as its plain
-    dict, which st.plotly_chart takes as is: sessions serialising one shared Figure at the same time
-    raced inside plotly (once in 920 reruns); a dict nobody changes is safe to share."""
-    if isinstance(value, go.Figure):
-        return value.to_dict()
+def _is_figure_dict(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("data"), list) and "layout" in value
+
+
+def _walk(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """value rebuilt with leaf() applied to every plotly Figure or figure dict in it (also inside a
+    dataclass, dict, list or tuple); everything else is the same object."""
+    if isinstance(value, go.Figure) or _is_figure_dict(value):
+        return leaf(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: _plain_figures(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        changed = {f.name: _walk(getattr(value, f.name), leaf) for f in dataclasses.fields(value) if f.init}
         return dataclasses.replace(value, **changed)
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_plain_figures(v) for v in value)
+        return tuple(_walk(v, leaf) for v in value)
     if isinstance(value, list):
-        return [_plain_figures(v) for v in value]
+        return [_walk(v, leaf) for v in value]
     if isinstance(value, dict):
-        return {k: _plain_figures(v) for k, v in value.items()}
+        return {k: _walk(v, leaf) for k, v in value.items()}
     return value
+
+
+def _plain_figures(value: Any) -> Any:
+    """value with every plotly Figure in it as its plain dict (st.plotly_chart takes either)."""
+    return _walk(value, lambda fig: fig.to_dict() if isinstance(fig, go.Figure) else fig)
+
+
+def _per_run(value: Any) -> Any:
+    """A copy of the shared value's figure dicts for one run: st.plotly_chart (plotly) pops each trace's
+    "type" from the dict it is given and puts it back, so two sessions drawing one dict at once saw
+    traces without a type (raised under load). Each run gets new trace dicts; the rest stays shared."""
+    return _walk(value, lambda fig: {**fig, "data": [dict(trace) for trace in fig["data"]]})
 
 
 def shared(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
@@ -176,10 +191,15 @@ def shared(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     key = (fn.__module__, fn.__qualname__, repr(sorted(kwargs.items())))
     with _views_lock:
         views = _views.setdefault(s, {})
-        if key in views:
-            return views[key]
-    value = _plain_figures(_call(s, fn.__module__, fn.__qualname__, kwargs))
-    with _views_lock:
-        if len(views) >= VIEWS_PER_VERSION:
-            views.pop(next(iter(views)))
-        return views.setdefault(key, value)
+        held = views.get(key)
+    if held is None:
+        value = _plain_figures(_call(s, fn.__module__, fn.__qualname__, kwargs))
+        found: list[bool] = []
+        _walk(value, lambda fig: found.append(True) or fig)
+        has_figures = bool(found)
+        with _views_lock:
+            if len(views) >= VIEWS_PER_VERSION:
+                views.pop(next(iter(views)))
+            held = views.setdefault(key, (value, has_figures))
+    value, has_figures = held
+    return _per_run(value) if has_figures else value

@@ -122,3 +122,19 @@ def test_shared_views_hand_out_plain_data_not_plotly_figures(store):
     for name in ("trend", "category", "outcome"):
         assert isinstance(getattr(plain, name), dict)
         assert getattr(plain, name)["data"][0]["type"] == getattr(figures, name).data[0].type
+
+    # st.plotly_chart (plotly) pops each trace's "type" and puts it back: one shared dict drawn by many
+    # sessions at once lost it under load. Each run draws its own trace dicts; the shared ones are never
+    # touched (a trace dict that refuses pop() proves it without relying on thread timing).
+    import plotly.tools
+
+    class Untouchable(dict):
+        def pop(self, *args):
+            raise AssertionError("a shared trace dict was changed")
+
+    plain.trend["data"][:] = [Untouchable(t) for t in plain.trend["data"]]
+    with pytest.raises(AssertionError, match="shared trace dict"):
+        plotly.tools.return_figure_from_figure_or_data(plain.trend, validate_figure=True)
+    for _ in range(3):
+        drawn = plotly.tools.return_figure_from_figure_or_data(cache._per_run(plain).trend, validate_figure=True)
+        assert drawn["data"][0]["type"] == figures.trend.data[0].type

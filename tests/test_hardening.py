@@ -353,6 +353,9 @@ def test_streamlit_config_hardened():
     assert 0 < config["server"]["maxUploadSize"] <= 200  # MB
     assert config["client"]["showErrorDetails"] in ("none", False)
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
+    makefile = (PROJECT / "Makefile").read_text()
+    assert "streamlit run server.py" in makefile  # the routes and HTTP rules of edge/http.py
     assert not (PROJECT / ".streamlit" / "secrets.toml").exists() or "secrets.toml" in (
         PROJECT / ".gitignore").read_text()
 
