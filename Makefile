@@ -29,11 +29,12 @@ test: $(VENV)/.installed-dev browser-deps
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
-# Chromium and CJK fonts from Debian for the browser tests (installed when missing and root).
+# Chromium, CJK fonts and poppler (pdftoppm renders the briefing's pages) from Debian for the tests
+# (installed when missing and root).
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && command -v pdftoppm >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	else \
-		echo "Browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk (they are skipped without it)"; \
+		echo "Browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk poppler-utils (they are skipped without it)"; \
 	fi

@@ -1,62 +1,96 @@
-"""Leadership overview: headline numbers, release progress, the remediation funnel and the map."""
+"""Leadership overview: what needs attention first, the year's pace against the plan, the headline
+numbers (each opening the page behind it), the village ranking, the map, and the monthly briefing."""
 
 import streamlit as st
 
 import edge
+from dayuan_geo import access
+from dayuan_geo.briefing import files as briefing
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.overview import charts, queries
-from dayuan_geo.text import fmt_area
+from dayuan_geo.overview import attention, charts, leadership, queries, views
+from edge import downloads
 
-lang = edge.lang()
-k = edge.query(queries.kpis, as_of=edge.as_of())
+lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
+k = edge.query(queries.kpis, as_of=as_of)
+pace = edge.query(leadership.pace, as_of=as_of)
 
 st.title(edge.t("overview_title"))
 st.caption(edge.t("overview_caption"))
+stamp, demo = views.stamp(edge.store().manifest, lang)
+# the data date and the demo label in the main area too: a phone hides the sidebar
+(st.warning if demo else st.info)(stamp, icon=":material/science:" if demo else ":material/event:")
 
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(
-    edge.t("kpi_released"), fmt_area(k["released_area_m2"], lang),
-    delta=fmt_area(k["released_area_m2"] - k["released_area_month_ago_m2"], lang),
-    help=edge.t("kpi_released_help"), border=True,
-)
-target = k["released_area_target_m2"]
-progress = f"{k['released_area_ytd_m2'] / target:.0%} · " if target else ""
-c2.metric(
-    edge.t("kpi_year_target"), fmt_area(k["released_area_ytd_m2"], lang),
-    delta=progress + (edge.t("of_target", target=fmt_area(target, lang)) if target else edge.t("no_target")),
-    delta_color="off", border=True,
-)
-c3.metric(edge.t("kpi_parcels"), f"{k['released_parcels']:,} / {k['parcels_total']:,}", border=True)
-c4.metric(edge.t("kpi_projects"), f"{k['remediation_projects_total']:,}",
-          delta=f"{edge.t('kpi_completed')} {k['projects_completed']}", delta_color="off", border=True)
 
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(edge.t("kpi_overdue"), f"{k['projects_overdue']:,}", help=edge.t("kpi_overdue_help"), border=True)
-c2.metric(edge.t("kpi_stalled"), f"{k['projects_stalled']:,}",
-          help=edge.t("kpi_stalled_help", days=queries.DEFAULT_STALLED_DAYS), border=True)
-c3.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted_firms']:,}",
-          delta=f"{edge.t('kpi_high_risk')} {k['high_risk_firms']}", delta_color="off", border=True)
-c4.metric(edge.t("kpi_inspections"), f"{k['inspections_ytd']:,}",
-          delta=f"{edge.t('kpi_rectification')} {k['rectification_orders_ytd']}", delta_color="off",
-          border=True)
+def cards(row: list[views.Card]) -> None:
+    for col, card in zip(st.columns(len(row)), row, strict=True):
+        with col:
+            st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
+                      border=True, delta_arrow="auto" if card.delta_color == "normal" else "off")
+            if card.page_file:
+                st.page_link(card.page_file, label=edge.t("ov_go"), icon=":material/arrow_forward:",
+                             query_params=dict(card.params))
+
+
+def listing(frame, total: int, *, page: str, key: str) -> None:
+    """One attention list with its links; the whole list is on the page it names."""
+    if frame.empty:
+        st.caption(edge.t("ov_none"))
+        return
+    st.dataframe(attention.headers(frame, lang), hide_index=True, width="stretch", key=key,
+                 column_config={edge.t("ov_col_link"): st.column_config.LinkColumn(display_text=edge.t("ov_open")),
+                                **{edge.t(f"ov_col_{c}"): st.column_config.NumberColumn(format="localized")
+                                   for c in attention.NUMBER_COLUMNS},
+                                edge.t("ov_col_share_of_target"): st.column_config.NumberColumn(format="percent")})
+    if total > len(frame) and page in views.PAGE_FILES:
+        st.page_link(views.PAGE_FILES[page], label=edge.t("ov_top_of", shown=len(frame), n=total)
+                     + edge.t("ov_all_on_page"), icon=":material/list:")
+
+
+# ---- needs attention ---------------------------------------------------------------------------
+att = edge.query(attention.attention, as_of=as_of, role=role, lang=lang)
+st.subheader(edge.t("ov_attention"), anchor="attention")
+rem_page = "remediation" if access.may_open("remediation", role) else "land"
+tabs = st.tabs([edge.t("ov_late_tab", n=att.late_total), edge.t("ov_stalled_tab", n=att.stalled_total),
+                edge.t("ov_risky_tab", n=att.risky_total), edge.t("ov_villages_tab", n=att.villages_total)])
+with tabs[0]:
+    listing(att.late, att.late_total, page=rem_page, key="att_late")
+with tabs[1]:
+    listing(att.stalled, att.stalled_total, page=rem_page, key="att_stalled")
+with tabs[2]:
+    listing(att.risky, att.risky_total, page="firms" if access.may_open("firms", role) else "land", key="att_risky")
+with tabs[3]:
+    listing(att.villages, att.villages_total, page="", key="att_villages")
+
+# ---- pace and the headline numbers -------------------------------------------------------------
+st.subheader(edge.t("ov_pace"))
+cards(views.pace_cards(pace, lang=lang))
+kpi = views.kpi_cards(k, lang=lang, role=role)
+cards(kpi[:4])
+cards(kpi[4:])
 
 left, right = st.columns([3, 2])
-by_month = edge.query(queries.released_by_month, as_of=edge.as_of())
-funnel = edge.query(queries.stage_funnel, as_of=edge.as_of())
-left.plotly_chart(charts.released_area_over_time(by_month, lang=lang), width="stretch", key="released_chart")
+by_month = edge.query(queries.released_by_month, as_of=as_of)
+funnel = edge.query(queries.stage_funnel, as_of=as_of)
+left.plotly_chart(charts.released_area_over_time(by_month, lang=lang, plan=leadership.plan_line(pace)),
+                  width="stretch", key="released_chart")
 right.plotly_chart(charts.stage_funnel(funnel, lang=lang), width="stretch", key="funnel_chart")
 
+# ---- villages ----------------------------------------------------------------------------------
+st.subheader(edge.t("ov_village_ranking"), help=edge.t("ov_village_help"))
+ranking = edge.query(leadership.village_ranking, as_of=as_of)
+listing(views.village_table(ranking, lang=lang, role=role), len(ranking), page="", key="village_ranking")
+
+# ---- map ---------------------------------------------------------------------------------------
 st.subheader(edge.t("map_title"))
 villages = edge.query(queries.outlines, table_name="villages")
 # within the map's polygon budget every parcel is drawn; beyond it parks or grid cells (mapdata)
-parcel_view = edge.query(mapdata.parcel_view, as_of=edge.as_of(), lang=lang, budget=mapdata.polygon_budget())
+parcel_view = edge.query(mapdata.parcel_view, as_of=as_of, lang=lang, budget=mapdata.polygon_budget())
 layers = [
     parcel_view.layer,
     maps.outline_layer(villages, layer_id="village-outlines"),
     maps.label_layer(villages, lang=lang, layer_id="village-labels"),
-    edge.query(mapdata.firms_view, role=edge.role(), lang=lang, risk_levels=("blacklisted",),
-               layer_id="blacklisted-firms"),
+    edge.query(mapdata.firms_view, role=role, lang=lang, risk_levels=("blacklisted",), layer_id="blacklisted-firms"),
 ]
 center, zoom = maps.fit_view(edge.query(queries.view_bounds), height_px=560)
 st.pydeck_chart(mapdata.deck(layers, center=center, zoom=zoom), height=560, key="overview_map")
@@ -68,3 +102,9 @@ st.markdown(
 if (budget_note := mapdata.caption(parcel_view, lang)) is not None:
     st.caption(budget_note)
 st.caption(edge.t("map_caption"))
+
+# ---- the monthly briefing (leaders and planners; every download is in the audit log) ----------
+if role in briefing.ROLES:
+    st.subheader(edge.t("ov_briefing"), help=edge.t("ov_briefing_help"), anchor="briefing")
+    month = st.selectbox(edge.t("ov_briefing_month"), briefing.months(as_of), key="briefing_month")
+    downloads.briefing_buttons(month=month)

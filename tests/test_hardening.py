@@ -402,7 +402,7 @@ def _pins(*files: str) -> dict[str, str]:
 
 
 TEST_ONLY = {"pytest", "hypothesis", "ruff", "playwright", "pluggy", "iniconfig", "greenlet", "sortedcontainers",
-             "pygments"}
+             "pygments", "pypdf"}
 
 
 def test_test_only_packages_stay_out_of_the_runtime_requirements():

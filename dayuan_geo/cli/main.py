@@ -15,6 +15,7 @@ from collections.abc import Callable
 import duckdb
 
 from dayuan_geo import settings
+from dayuan_geo.cli import briefing as briefing_cli
 from dayuan_geo.cli import export as export_cli
 from dayuan_geo.cli import ingest as ingest_cli
 from dayuan_geo.cli import remediation as remediation_cli
@@ -125,6 +126,7 @@ _REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     remediation_cli.register,  # remediation late|stuck|projects|history
     export_cli.register,  # export TABLE --format ... [--filter ...] -o FILE
     tilepack.register,  # basemap list | basemap unpack FILE.mbtiles --name NAME
+    briefing_cli.register,  # briefing [--month YYYY-MM] [--format pdf|docx] [--lang zh|en] -o FILE
 )
 
 

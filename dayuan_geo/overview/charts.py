@@ -13,6 +13,7 @@ from dayuan_geo.text import t
 
 RELEASED_GREEN = "#1a9850"
 CUMULATIVE_BLUE = "#2c7fb8"
+PLAN_GREY = "#555555"
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -28,8 +29,9 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
     return fig
 
 
-def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
-    """Bars of area released each month with the cumulative line on a second axis."""
+def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh", plan: tuple | None = None) -> go.Figure:
+    """Bars of area released each month with the cumulative line on a second axis, and the year's
+    plan (`leadership.plan_line`: two (day, m²) points) dashed on the cumulative axis."""
     fig = go.Figure()
     fig.add_bar(
         x=df["month"], y=df["released_m2"], name=t("chart_released_month", lang),
@@ -40,6 +42,12 @@ def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
         mode="lines", line={"color": CUMULATIVE_BLUE, "width": 3},
         hovertemplate="%{y:,.0f}<extra></extra>",
     )
+    if plan is not None:
+        fig.add_scatter(
+            x=[plan[0][0], plan[1][0]], y=[plan[0][1], plan[1][1]], name=t("chart_plan", lang), yaxis="y2",
+            mode="lines", line={"color": PLAN_GREY, "width": 2, "dash": "dash"},
+            hovertemplate="%{y:,.0f}<extra></extra>",
+        )
     fig.update_layout(
         xaxis={"title": t("chart_month", lang), "tickformat": "%Y-%m"},  # the same in both languages
         yaxis={"title": t("chart_released_month", lang), "rangemode": "tozero", "tickformat": ",.0f"},
