@@ -4,6 +4,7 @@ the app by reading this file for an `st.App(...)` call, so it has to name Stream
 
 import streamlit as st
 
-from edge.http import MIDDLEWARE, ROUTES
+from edge.http import MIDDLEWARE, ROUTES, refuse_clear_cache
 
+refuse_clear_cache()  # any client could empty every cache of the process
 app = st.App("app.py", routes=ROUTES, middleware=MIDDLEWARE)

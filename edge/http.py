@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from dayuan_geo import auth, sessions, settings
 
+_LOG = logging.getLogger("dayuan.http")
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1×1 transparent GIF
 FRAME_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
                  (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
@@ -42,6 +44,20 @@ async def sign_out(request: Request) -> Response:
     response = _pixel()
     response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+def refuse_clear_cache() -> None:
+    """Ignore Streamlit's `clear_cache` websocket message. Any client may send it, signed in or not,
+    and it empties every cache of the process for every session (a developer's menu item); the
+    Store and its views are kept elsewhere already, and this keeps the query results too."""
+    from streamlit.runtime.app_session import AppSession
+
+    def refused(self) -> None:
+        _LOG.warning("refused a clear_cache message from session %s", self.id)
+
+    if not hasattr(AppSession, "_handle_clear_cache_request"):
+        raise RuntimeError("this Streamlit handles clear_cache elsewhere: check edge/http.py against it")
+    AppSession._handle_clear_cache_request = refused
 
 
 class Guard:

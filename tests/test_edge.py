@@ -138,3 +138,29 @@ def test_shared_views_hand_out_plain_data_not_plotly_figures(store):
     for _ in range(3):
         drawn = plotly.tools.return_figure_from_figure_or_data(cache._per_run(plain).trend, validate_figure=True)
         assert drawn["data"][0]["type"] == figures.trend.data[0].type
+
+
+def test_the_served_app_refuses_clear_cache_messages(monkeypatch):
+    import streamlit as st
+    from streamlit.runtime.app_session import AppSession
+
+    from edge import http
+
+    monkeypatch.setattr(AppSession, "_handle_clear_cache_request", AppSession._handle_clear_cache_request)
+    calls: list[int] = []
+
+    @st.cache_data
+    def cached(x: int) -> int:
+        calls.append(x)
+        return x
+
+    cached(1)
+    http.refuse_clear_cache()
+
+    class Session:
+        id = "attacker"
+
+    AppSession._handle_clear_cache_request(Session())  # what a client's clear_cache message runs
+    cached(1)
+    assert calls == [1]  # still cached
+    assert "refuse_clear_cache()" in (Path(__file__).resolve().parents[1] / "server.py").read_text()
