@@ -12,17 +12,21 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 ## run: the dashboard on the demo dataset (built on first run), at http://localhost:$(PORT)
 run: $(VENV)/.installed
 	$(PY) -m dayuan_geo demo --if-missing
-	$(PY) -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(PY) -m streamlit run server.py --server.port $(PORT) --browser.gatherUsageStats false
 
 ## test: lint, then every test, browser tests included
-test: $(VENV)/.installed browser-deps
+test: $(VENV)/.installed-dev browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
 # Chromium, CJK fonts and poppler (pdftoppm renders the briefing's pages) from Debian for the tests

@@ -1,10 +1,12 @@
-"""Router: page config, the shared sidebar, and the pages this user may open."""
+"""Router: page config, the dataset version and identity pinned for this run, the shared sidebar,
+and the pages this user may open."""
 
 import streamlit as st
 
 import edge
 
 st.set_page_config(page_title="大源街道土地释放看板 · Dayuan", page_icon="🗺️", layout="wide")
+edge.pin()  # one dataset version for the whole run, whatever is published meanwhile
 
 pages = [
     st.Page("pages/overview.py", title=edge.t("page_overview"), icon=":material/dashboard:", url_path="overview",

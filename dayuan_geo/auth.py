@@ -37,7 +37,7 @@ from pathlib import Path
 
 import bcrypt
 
-from dayuan_geo import access
+from dayuan_geo import access, audit, settings
 from dayuan_geo.dataset import files as dataset
 
 AUTH_FILE_ENV = "DAYUAN_AUTH_FILE"
@@ -55,9 +55,9 @@ FAILURE_MEMORY_S = 3600.0  # failures older than this are forgotten
 
 def auth_file() -> Path:
     """$DAYUAN_AUTH_FILE if set, else config/auth.toml beside the data dir."""
-    env = os.environ.get(AUTH_FILE_ENV)
+    env = settings.get(AUTH_FILE_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        return env
     return dataset.data_dir().parent / "config" / "auth.toml"
 
 
@@ -189,8 +189,24 @@ def save(config: AuthConfig, path: Path | None = None) -> Path:
     return path
 
 
+def _audit_change(change: str, name: str, *, role: str | None, before: str | None, path: Path | None,
+                  by: str | None) -> None:
+    """Record an account change (before it is saved: no entry, no change) as the shell's operator.
+
+    The log is $DAYUAN_AUDIT_FILE, else logs/audit.jsonl beside the accounts file's config folder
+    (for the default accounts file, the default audit log beside the data dir).
+    """
+    import getpass
+
+    accounts = Path(path) if path is not None else auth_file()
+    log = None if settings.get(audit.AUDIT_FILE_ENV) else accounts.resolve().parent.parent / "logs" / "audit.jsonl"
+    audit.record(user=by or getpass.getuser(), role=audit.OPERATOR, action="account", what=name, rows=None,
+                 detail={"change": change, "role": role, "role_before": before, "accounts_file": accounts.name},
+                 path=log)
+
+
 def add_user(name: str, role: str, password: str, *, path: Path | None = None,
-             rounds: int = BCRYPT_ROUNDS) -> Account:
+             rounds: int = BCRYPT_ROUNDS, by: str | None = None) -> Account:
     check_name(name)
     access.role(role)
     config = load(path)
@@ -198,25 +214,28 @@ def add_user(name: str, role: str, password: str, *, path: Path | None = None,
         raise ValueError(f"user {name!r} exists; remove it first or use set-role")
     acc = Account(name, role, hash_password(password, rounds=rounds),
                   dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    _audit_change("add", name, role=role, before=None, path=path, by=by)
     save(AuthConfig({**config.users, name: acc}, config.role_claim, config.oidc_roles), path)
     return acc
 
 
-def remove_user(name: str, *, path: Path | None = None) -> None:
+def remove_user(name: str, *, path: Path | None = None, by: str | None = None) -> None:
     config = load(path)
     if name not in config.users:
         raise ValueError(f"no user {name!r}")
     users = {k: v for k, v in config.users.items() if k != name}
+    _audit_change("remove", name, role=None, before=config.users[name].role, path=path, by=by)
     save(AuthConfig(users, config.role_claim, config.oidc_roles), path)
 
 
-def set_role(name: str, role: str, *, path: Path | None = None) -> Account:
+def set_role(name: str, role: str, *, path: Path | None = None, by: str | None = None) -> Account:
     access.role(role)
     config = load(path)
     if name not in config.users:
         raise ValueError(f"no user {name!r}")
     old = config.users[name]
     acc = Account(name, role, old.hash, old.created)
+    _audit_change("set-role", name, role=role, before=old.role, path=path, by=by)
     save(AuthConfig({**config.users, name: acc}, config.role_claim, config.oidc_roles), path)
     return acc
 
@@ -244,6 +263,7 @@ class Throttle:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._failures: dict[str, tuple[int, float]] = {}  # name -> (failures in a row, last failure)
+        self._pending: dict[str, int] = {}  # name -> checks under way (reserved by begin, not yet answered)
 
     def _entry(self, name: str) -> tuple[int, float]:
         count, last = self._failures.get(name, (0, 0.0))
@@ -259,15 +279,49 @@ class Throttle:
         span = min(LOCK_BASE_S * 2 ** (count - LOCK_AFTER), LOCK_MAX_S)
         return max(0.0, last + span - self._clock())
 
+    def begin(self, name: str) -> float:
+        """Reserve one password check for name, or say how long to wait (0.0: go ahead, then call
+        failed, succeeded or abandon). Checking and reserving are one step under the lock, so parallel
+        attempts can never check more passwords than the failures still allowed before the lock."""
+        with self._lock:
+            count, last = self._entry(name)
+            pending = self._pending.get(name, 0)
+            if count >= LOCK_AFTER:
+                span = min(LOCK_BASE_S * 2 ** (count - LOCK_AFTER), LOCK_MAX_S)
+                wait = last + span - self._clock()
+                if wait > 0:
+                    return wait
+                allowed = pending == 0  # after a lock: one try at a time
+            else:
+                allowed = count + pending < LOCK_AFTER
+            if not allowed:
+                return max(FAILURE_PAUSE_S, LOCK_BASE_S)
+            self._pending[name] = pending + 1
+            return 0.0
+
+    def _release(self, name: str) -> None:
+        left = self._pending.get(name, 0) - 1
+        if left > 0:
+            self._pending[name] = left
+        else:
+            self._pending.pop(name, None)
+
+    def abandon(self, name: str) -> None:
+        """A reserved check that never compared a password (the accounts file failed to load)."""
+        with self._lock:
+            self._release(name)
+
     def failed(self, name: str) -> None:
         with self._lock:
             count, _ = self._entry(name)
             self._failures[name] = (count + 1, self._clock())
+            self._release(name)
         self._sleep(FAILURE_PAUSE_S)
 
     def succeeded(self, name: str) -> None:
         with self._lock:
             self._failures.pop(name, None)
+            self._release(name)
 
     def failures(self, name: str) -> int:
         with self._lock:
@@ -281,11 +335,15 @@ def verify(name: str, password: str, *, path: Path | None = None, throttle: Thro
     """Check a sign-in. Locked names are refused without looking at the password."""
     throttle = throttle or THROTTLE
     key = str(name).strip().lower()[:64]
-    wait = throttle.locked_for(key)
+    wait = throttle.begin(key)
     if wait > 0:
         return Verdict(None, wait)
-    account = load(path).users.get(key)
-    matched = _hash_matches(password, account.hash if account else _dummy_hash())
+    try:
+        account = load(path).users.get(key)
+        matched = _hash_matches(password, account.hash if account else _dummy_hash())
+    except BaseException:
+        throttle.abandon(key)
+        raise
     if account is not None and matched:
         throttle.succeeded(key)
         return Verdict(account)
@@ -350,61 +408,23 @@ def is_loopback_client(ip_address: str | None) -> bool:
     return addr.is_loopback
 
 
-# ---- python -m dayuan_geo users ... ------------------------------------------------------------
-
-def _cmd_users(args) -> int:
-    import sys
-
-    if args.auth_file:
-        path = Path(args.auth_file).resolve()
-    elif getattr(args, "data_dir", None) and not os.environ.get(AUTH_FILE_ENV):
-        path = Path(args.data_dir).resolve().parent / "config" / "auth.toml"
-    else:
-        path = auth_file()
-    if args.users_command == "list":
-        users = load(path).users
-        if not users:
-            print(f"no accounts in {path}: the dashboard runs in local mode (this machine only)")
-            return 0
-        for acc in sorted(users.values(), key=lambda a: a.name):
-            print(f"{acc.name:32} {acc.role:10} {acc.created}")
-        return 0
-    if args.users_command == "add":
-        if not args.password_stdin:
-            raise ValueError("give the password on standard input with --password-stdin "
-                             "(never on the command line, where other users can read it)")
-        if sys.stdin.isatty():  # typed by hand: no echo
-            import getpass
-
-            password = getpass.getpass(f"password for {args.name}: ")
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
-        acc = add_user(args.name, args.role, password, path=path)
-        print(f"added {acc.name} ({acc.role}) to {path}")
-    elif args.users_command == "remove":
-        remove_user(args.name, path=path)
-        print(f"removed {args.name} from {path}")
-    elif args.users_command == "set-role":
-        acc = set_role(args.name, args.role, path=path)
-        print(f"{acc.name} is now {acc.role}")
-    return 0
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def register(sub) -> None:
-    """The `users` command of python -m dayuan_geo."""
-    roles = sorted(access.ROLES)
-    p = sub.add_parser("users", help="local accounts: add, list, remove, set-role")
-    p.add_argument("--auth-file", help=f"accounts file (default: ${AUTH_FILE_ENV} or config/auth.toml "
-                                       "beside the data dir)")
-    users = p.add_subparsers(dest="users_command", required=True)
-    q = users.add_parser("add", help="add an account; the password is read from standard input")
-    q.add_argument("name")
-    q.add_argument("--role", required=True, choices=roles)
-    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    users.add_parser("list", help="the accounts and their roles")
-    q = users.add_parser("remove", help="remove an account")
-    q.add_argument("name")
-    q = users.add_parser("set-role", help="change an account's role")
-    q.add_argument("name")
-    q.add_argument("role", choices=roles)
-    p.set_defaults(handler=_cmd_users)
+def host_allowed(host: str | None, *, local: bool, allowed: tuple[str, ...] = ()) -> bool:
+    """Whether a request's Host header names this app (against DNS rebinding: a foreign page whose
+    name resolves to this machine). Local mode answers only to loopback names; with accounts, to the
+    names in $DAYUAN_ALLOWED_HOSTS (`*.example.org` for subdomains), or to any when none are set.
+    None (no header: AppTest, or a connection made on this machine) is allowed."""
+    if host is None:
+        return True
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:8501
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if local:
+        return name in LOOPBACK_NAMES or name.endswith(".localhost")
+    if not allowed:
+        return True
+    return any(name == a or (a.startswith("*.") and name.endswith(a[1:])) for a in allowed)

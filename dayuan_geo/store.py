@@ -10,7 +10,6 @@ data dir, reach nothing outside, and no query can change its configuration.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.dataset import files as dataset
 from dayuan_geo.overview import queries
 
@@ -44,6 +44,22 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _changed_files(directory: Path, manifest: dict) -> list[str]:
+    """Files of manifest that are missing or whose sha256 is not the manifest's, one line each."""
+    out = []
+    for name, entry in manifest.get("files", {}).items():
+        file = str(entry.get("file", ""))
+        if not _SAFE_FILE.match(file):
+            out.append(f"{name}: unsafe file name {file!r}")
+            continue
+        path = directory / file
+        if not path.exists():
+            out.append(f"{file} is missing")
+        elif entry.get("sha256") and dataset.sha256_of(path) != entry["sha256"]:
+            out.append(f"{file} differs from its sha256")
+    return out
+
+
 class Store:
     """The dataset in data_dir, loaded into a locked-down DuckDB database."""
 
@@ -52,7 +68,7 @@ class Store:
         # set to 1). Opening is instant and memory stays low, but every query reads and decodes the
         # files again, two to three times slower at scale L (docs/benchmarks.md)
         self.directory = Path(directory) if directory is not None else dataset.data_dir()
-        self.lazy = os.environ.get("DAYUAN_STORE_LAZY", "") == "1" if lazy is None else lazy
+        self.lazy = settings.get("DAYUAN_STORE_LAZY") if lazy is None else lazy
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:", config={"threads": 2})
         self._con.execute(f"LOAD {_sql_literal(str(spatial_extension_path()))}")
@@ -82,6 +98,10 @@ class Store:
             )
             if same and not force:
                 return False
+            problems = _changed_files(self.directory, manifest)
+            if problems:  # a file swapped, damaged or gone since it was published: not served
+                raise ValueError(f"dataset version {manifest.get('dataset_version')} does not match its "
+                                 f"manifest: {'; '.join(problems)}")
             cur = self._con.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:

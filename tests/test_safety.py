@@ -5,6 +5,7 @@ the page runs (AppTest) with the right numbers, map layers and firm story."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -352,6 +353,9 @@ def test_a_bad_credit_code_is_reported(data_copy):
     codes[idx] = bad
     table = table.set_column(table.schema.get_field_index("uscc"), "uscc", pa.array(codes, pa.string()))
     pq.write_table(table, path)
+    manifest = json.loads((data_copy / "manifest.json").read_text())  # as if published: the Store checks sha256
+    manifest["files"]["firms"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (data_copy / "manifest.json").write_text(json.dumps(manifest))
     cur = Store(data_copy).cursor()
     story = safety.firm_story(cur, role="planner", firm_id="F0000147", as_of=AS_OF)
     assert "check digit" in story["firm"]["uscc_problem"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dayuan_geo.dataset import files as dataset
-from dayuan_geo.dataset import versions
+from dayuan_geo.dataset import lock, versions
 from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import Sample, uscc
@@ -128,7 +128,7 @@ def test_one_writer_at_a_time(data_copy, tmp_path, monkeypatch):
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        monkeypatch.setattr(versions, "LOCK_TIMEOUT_S", 0.5)
+        monkeypatch.setattr(lock, "LOCK_TIMEOUT_S", 0.5)
         path = firm_csv(tmp_path / "a.csv", Sample.of(data_copy), ["FL1"])
         before = dataset.read_manifest(data_copy)
         report = ingest.run_import(path, table="firms", directory=data_copy, user="li", role="planner").report
@@ -136,7 +136,7 @@ def test_one_writer_at_a_time(data_copy, tmp_path, monkeypatch):
         assert dataset.read_manifest(data_copy) == before
     finally:
         holder.wait(timeout=30)
-    monkeypatch.setattr(versions, "LOCK_TIMEOUT_S", 30)
+    monkeypatch.setattr(lock, "LOCK_TIMEOUT_S", 30)
     assert imp(data_copy, path).version == 2
 
 
@@ -267,3 +267,88 @@ def test_imports_into_demo_data_keep_the_demo_label(data_copy):
               change={"table": "parcels", "mode": "replace"})
     m = D.read_manifest(data_copy)
     assert "parcels" not in m["demo_tables"] and "firms" in m["demo_tables"]
+
+
+# ---- a broken manifest stops every writer; damaged files are never restored ----------------------
+
+def _republish(directory: Path, table: str, *, keep: int) -> dict:
+    """A new version whose `table` keeps only its first `keep` rows (as an import would publish it)."""
+    import geopandas as gpd
+
+    frame = gpd.read_parquet(dataset.table_path(directory, table))
+    return versions.publish(directory, {table: frame.head(keep)}, source="import", as_of=dt.date(2026, 11, 20))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dayuan_geo", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("broken", ["", "[]", "{\"files\": {}}", None], ids=["truncated", "list", "no-version",
+                                                                              "deleted"])
+def test_a_broken_manifest_stops_restore_and_import_and_says_how_to_recover(data_copy, tmp_path, broken):
+    _republish(data_copy, "parcels", keep=50)  # v2
+    v3 = _republish(data_copy, "firms", keep=7)  # v3
+    newest_firms = v3["files"]["firms"]["file"]
+    before = sorted(p.relative_to(data_copy).as_posix() for p in data_copy.rglob("*.parquet"))
+    manifest = data_copy / "manifest.json"
+    if broken is None:
+        manifest.unlink()
+    else:
+        manifest.write_text(broken)
+
+    with pytest.raises(versions.ManifestBroken, match=r"manifest\.v3\.json"):
+        versions.restore(data_copy, 2, user="li", role="planner")
+    with pytest.raises(versions.ManifestBroken):
+        _republish(data_copy, "firms", keep=3)
+    after = sorted(p.relative_to(data_copy).as_posix() for p in data_copy.rglob("*.parquet"))
+    assert after == before and (data_copy / newest_firms).exists()
+
+    done = _cli("--data-dir", str(data_copy), "restore", "2", "--role", "planner")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "manifest.v3.json" in done.stderr and (data_copy / newest_firms).exists()
+    for command in ("validate", "history"):
+        shown = _cli("--data-dir", str(data_copy), command)
+        assert shown.returncode == 2, command
+        assert f"cp {data_copy / 'versions' / 'manifest.v3.json'} {manifest}" in shown.stdout + shown.stderr
+
+    # following the advice brings v3 back whole
+    (data_copy / "manifest.json").write_bytes((data_copy / "versions" / "manifest.v3.json").read_bytes())
+    assert dataset.validate(data_copy) == []
+    assert len(pd.read_parquet(data_copy / newest_firms)) == 7
+
+
+def test_a_file_damaged_in_place_is_never_restored_and_the_intact_versions_are_named(data_copy):
+    v1 = dataset.read_manifest(data_copy)
+    _republish(data_copy, "parcels", keep=50)  # v2 shares firms.parquet with v1
+    _republish(data_copy, "firms", keep=7)  # v3
+    name = v1["files"]["firms"]["file"]
+    data = bytearray((data_copy / name).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped in place: every hard link of the file sees it
+    for path in (data_copy / name, data_copy / "versions" / name):  # (the test's copy holds two inodes)
+        with open(path, "r+b") as fh:
+            fh.write(bytes(data))
+
+    for number in (1, 2):
+        with pytest.raises(ValueError, match=r"no longer matches its sha256.*intact: 3$"):
+            versions.restore(data_copy, number, user="li", role="planner")
+    assert dataset.read_manifest(data_copy)["dataset_version"] == 3  # nothing changed
+    assert versions.intact_versions(data_copy) == [3]
+
+
+def test_restore_writes_its_own_audit_entry(data_copy, monkeypatch, tmp_path):
+    from dayuan_geo import audit
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv(audit.AUDIT_FILE_ENV, str(log))
+    _republish(data_copy, "firms", keep=7)
+    versions.restore(data_copy, 1, user="li", role="planner")
+    (entry,) = audit.read(log)
+    assert (entry["user"], entry["role"], entry["action"], entry["what"]) == ("li", "planner", "restore", "version 1")
+    assert entry["detail"] == {"new_version": 3}
+
+    log.unlink()
+    log.mkdir()  # the log cannot be written: the restore does not happen
+    with pytest.raises(OSError):
+        versions.restore(data_copy, 2, user="li", role="planner")
+    assert dataset.read_manifest(data_copy)["dataset_version"] == 3

@@ -152,7 +152,7 @@ def table_rows(cur: Cursor, table_name: str, *, filters: list[ColumnFilter] | No
 
 
 def export_table(cur: Cursor, table_name: str, *, fmt: str, path: Path, filters: list[ColumnFilter] | None = None,
-                 lang: str = "zh") -> int:
+                 lang: str = "zh", audit_as: dict) -> int:
     """Write the filtered table to path in fmt (replacing it only once the file is complete); the rows written."""
     if fmt not in export.FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(export.FORMATS)}")
@@ -162,8 +162,9 @@ def export_table(cur: Cursor, table_name: str, *, fmt: str, path: Path, filters:
     df = table_rows(cur, table_name, filters=filters)
     if fmt == "xlsx" and len(df) > XLSX_MAX_ROWS:
         raise ValueError(f"{len(df):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,}); use csv or geoparquet")
-    data = export.export(df, fmt=fmt, table=table_name, lang=lang)
-    path = Path(path)
+    path = Path(path)  # audit.deliver: the file exists only once its audit entry is written
+    data = audit.deliver(lambda: (export.export(df, fmt=fmt, table=table_name, lang=lang), len(df)), table=table_name,
+                         detail={"format": fmt, "file": path.name}, **audit_as)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name with -o")
     if not path.parent.exists():
@@ -195,13 +196,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     directory = Path(args.data_dir).resolve() if args.data_dir else dataset.data_dir()
     store = Store(directory)
     try:
-        rows = export_table(store.cursor(), args.table, fmt=fmt, path=path, filters=filters, lang=args.lang)
+        # the shell is the machine's operator: the export is logged under the login name
+        rows = export_table(store.cursor(), args.table, fmt=fmt, path=path, filters=filters, lang=args.lang,
+                            audit_as={"user": getpass.getuser(), "role": audit.OPERATOR,
+                                      "filters": {"cli": list(args.filter or [])}, "path": audit.audit_file(directory)})
     finally:
         store.close()
-    # the shell is the machine's operator: the export is logged under the login name
-    audit.record(user=getpass.getuser(), role="operator", action="export", what=args.table, rows=rows,
-                 filters={"cli": list(args.filter or [])}, detail={"format": fmt, "file": path.name},
-                 path=audit.audit_file(directory))
     print(f"{rows:,} rows of {args.table} written to {path} ({fmt})")
     return 0
 

@@ -12,13 +12,17 @@ import json
 import sys
 from collections.abc import Callable
 
-from dayuan_geo import auth
+import duckdb
+
+from dayuan_geo import settings
 from dayuan_geo.cli import briefing as briefing_cli
 from dayuan_geo.cli import export as export_cli
 from dayuan_geo.cli import ingest as ingest_cli
 from dayuan_geo.cli import remediation as remediation_cli
+from dayuan_geo.cli import users as users_cli
 from dayuan_geo.cli.common import EXIT_OK, EXIT_REFUSED, _data_dir, _date, _progress_bar
 from dayuan_geo.dataset import files as dataset
+from dayuan_geo.dataset import versions
 from dayuan_geo.maps import tilepack
 
 
@@ -56,7 +60,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     target = _data_dir(args)
-    problems = dataset.validate(target)
+    broken = versions.manifest_problem(target)
+    problems = [broken] if broken else dataset.validate(target)
     for line in problems:
         print(line)
     if problems:
@@ -64,6 +69,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     print(f"dataset in {target} is valid")
     return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    del args
+    for name, value, text in settings.describe():
+        print(f"{name:28} {value:24} {text}")
+    problems = settings.check()
+    for line in problems:
+        print(line, file=sys.stderr)
+    return EXIT_REFUSED if problems else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check every file against the schema and GeoParquet")
     p.set_defaults(handler=cmd_validate)
 
+    p = sub.add_parser("settings", help="the DAYUAN_* environment variables in force, and any problem with them")
+    p.set_defaults(handler=cmd_settings)
+
     for register in _REGISTRARS:
         register(sub)
     return parser
@@ -102,7 +120,7 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
 
 
 _REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    auth.register,  # users add|list|remove|set-role
+    users_cli.register,  # users add|list|remove|set-role
     ingest_cli.register,  # import, history, restore
     _register_bench,  # bench: the naive approach against the product
     remediation_cli.register,  # remediation late|stuck|projects|history
@@ -117,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ValueError, PermissionError, FileNotFoundError, OSError, RuntimeError) as exc:
+    except (ValueError, PermissionError, FileNotFoundError, OSError, RuntimeError, duckdb.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dayuan_geo import geoparquet
+from dayuan_geo import geoparquet, settings
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import integrity
 
@@ -33,8 +33,7 @@ SAFE_FILE = re.compile(r"^[a-z_]+(\.[A-Za-z0-9_-]+)?\.parquet$")
 
 def data_dir() -> Path:
     """$DAYUAN_DATA_DIR if set, else data/ of the project."""
-    env = os.environ.get("DAYUAN_DATA_DIR")
-    return Path(env).expanduser().resolve() if env else S.PROJECT_DIR / "data"
+    return settings.get("DAYUAN_DATA_DIR") or S.PROJECT_DIR / "data"
 
 
 def table_path(directory: Path, name: str) -> Path:

@@ -17,98 +17,44 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
 import signal
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from dayuan_geo import access, audit
+from dayuan_geo import access, audit, settings
 from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
 from dayuan_geo.dataset import integrity
 
+# the writer lock lives in lock.py; callers keep using versions.writer_lock, .WriterBusy, .LOCK_NAME
+from dayuan_geo.dataset.lock import LOCK_NAME, WriterBusy, writer_lock  # noqa: F401
+
 VERSIONS_DIR = "versions"
-LOCK_NAME = ".writer.lock"
 IMPORT_LOG = "import-log.jsonl"
 DEFAULT_KEEP = 10
-LOCK_TIMEOUT_S = 60.0
 CRASH_ENV = "DAYUAN_CRASH_AT"  # test hook: the named point at which the process kills itself
 
 _MANIFEST_FILE = re.compile(r"^manifest\.v(\d+)\.json$")
-_held: dict[str, int] = {}  # (data dir, thread) -> depth of writer_lock held
-_held_lock = threading.Lock()
-
-
-class WriterBusy(RuntimeError):
-    """Another process is writing the dataset."""
 
 
 def keep_count() -> int:
     """How many versions to keep: $DAYUAN_KEEP_VERSIONS, else DEFAULT_KEEP (at least 2)."""
-    try:
-        return max(2, int(os.environ.get("DAYUAN_KEEP_VERSIONS", DEFAULT_KEEP)))
-    except ValueError:
-        return DEFAULT_KEEP
+    return settings.get("DAYUAN_KEEP_VERSIONS")
 
 
 def crash_point(name: str) -> None:
     """Kill this process with SIGKILL when $DAYUAN_CRASH_AT names this point (durability tests)."""
-    if os.environ.get(CRASH_ENV) == name:
+    if settings.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def versions_dir(directory: Path) -> Path:
     return Path(directory) / VERSIONS_DIR
-
-
-@contextlib.contextmanager
-def writer_lock(directory: Path, *, timeout: float | None = None) -> Iterator[None]:
-    """Hold the data dir's writer lock (re-entrant within this process); WriterBusy after timeout."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    key = f"{directory.resolve()}|{threading.get_ident()}"  # re-entrant per thread, exclusive across threads
-    with _held_lock:
-        if _held.get(key):
-            _held[key] += 1
-            nested = True
-        else:
-            nested = False
-    if nested:
-        try:
-            yield
-        finally:
-            with _held_lock:
-                _held[key] -= 1
-        return
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WriterBusy(f"another import or restore is writing {directory}; try again shortly") from None
-                time.sleep(0.1)
-        with _held_lock:
-            _held[key] = 1
-        try:
-            yield
-        finally:
-            with _held_lock:
-                _held.pop(key, None)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def _archived_manifest(directory: Path, number: int) -> Path:
@@ -143,11 +89,54 @@ def archive(directory: Path, manifest: dict) -> None:
         dataset.write_json_durably(target, manifest)
 
 
-def _current(directory: Path) -> dict:
+class ManifestBroken(ValueError):
+    """The manifest in force cannot be trusted: every writer stops rather than start again at version 1."""
+
+
+def recovery_hint(directory: Path) -> str:
+    """How to bring the dataset back from the archived manifests (for the error and `validate`)."""
+    directory = Path(directory)
+    kept = sorted((int(m.get("dataset_version", 0)) for m in _kept_manifests(directory)), reverse=True)
+    if not kept:
+        return "no archived manifests in versions/ to recover from: rebuild or import the dataset again"
+    newest = _archived_manifest(directory, kept[0])
+    return (f"to recover, copy the newest intact archived manifest over it, e.g. `cp {newest} "
+            f"{directory / S.MANIFEST_NAME}` (archived versions: {', '.join(map(str, kept))}), "
+            "then check it with `python -m dayuan_geo validate`")
+
+
+def manifest_problem(directory: Path) -> str | None:
+    """Why the manifest in force cannot be trusted, with how to recover; None when it can."""
     try:
-        return dataset.read_manifest(directory)
-    except ValueError:
+        _current(directory)
+    except ManifestBroken as exc:
+        return str(exc)
+    return None
+
+
+def _current(directory: Path) -> dict:
+    """The manifest in force; version 0 only for a data dir that never held a dataset.
+
+    A manifest that is missing while versions are archived, unreadable, or older than the newest
+    archived version raises ManifestBroken: read as "version 0", the next import or restore would
+    be numbered 1 and pruning would delete the newest version's files.
+    """
+    directory = Path(directory)
+    kept = _kept_manifests(directory)
+    if not (directory / S.MANIFEST_NAME).exists() and not kept:
         return {"dataset_version": 0, "files": {}}
+    try:
+        manifest = dataset.read_manifest(directory)
+        number = manifest.get("dataset_version")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise ValueError(f"{directory / S.MANIFEST_NAME}: no dataset_version")
+        newest = max((int(m.get("dataset_version", 0)) for m in kept), default=0)
+        if number < newest:
+            raise ValueError(f"{directory / S.MANIFEST_NAME}: names version {number}, "
+                             f"but version {newest} is archived")
+    except ValueError as exc:
+        raise ManifestBroken(f"{exc}; nothing was changed; {recovery_hint(directory)}") from None
+    return manifest
 
 
 def prepare_write(directory: Path) -> dict:
@@ -269,14 +258,15 @@ def restore(directory: Path, version: int, *, user: str, role: str, keep: int | 
             known = ", ".join(str(h["version"]) for h in history(directory)) or "none"
             raise ValueError(f"version {version} is not kept; kept versions: {known}")
         old = json.loads(path.read_text(encoding="utf-8"))
+        damaged = file_problems(directory, old)
+        if damaged:  # files are shared between versions: one damaged in place breaks each version holding it
+            good = ", ".join(str(n) for n in intact_versions(directory)) or "none"
+            raise ValueError(f"version {version} cannot be restored: {'; '.join(damaged)}; "
+                             f"versions whose files are intact: {good}")
         vdir = versions_dir(directory)
         for entry in old["files"].values():
             file = str(entry["file"])
-            if not dataset.SAFE_FILE.match(file):
-                raise ValueError(f"version {version} names an unsafe file {file!r}")
             if not (directory / file).exists():
-                if not (vdir / file).exists():
-                    raise ValueError(f"version {version} cannot be restored: {file} is gone")
                 _link_or_copy(vdir / file, directory / file)
         manifest = {
             **{k: v for k, v in old.items() if k != "change"},
@@ -288,10 +278,36 @@ def restore(directory: Path, version: int, *, user: str, role: str, keep: int | 
         problems = dataset.validate_manifest(directory, manifest)
         if problems:
             raise ValueError(f"version {version} does not validate:\n" + "\n".join(problems))
+        # the restore records itself, before it takes effect: no entry, no restore
+        audit.record(user=user, role=role, action="restore", what=f"version {int(version)}", rows=None,
+                     detail={"new_version": manifest["dataset_version"]}, path=audit.audit_file(directory))
         commit(directory, manifest, keep=keep)
-    audit.record(user=user, role=role, action="restore", what=f"version {version}", rows=None,  # page and CLI alike
-                 detail={"new_version": manifest["dataset_version"]}, path=audit.audit_file(directory))
-    return manifest
+        return manifest
+
+
+def file_problems(directory: Path, manifest: dict) -> list[str]:
+    """Files of an archived version that are gone or no longer match their sha256, one line each.
+
+    A file is looked for in the data dir, then under versions/ (both names may be one hard link).
+    """
+    directory = Path(directory)
+    out = []
+    for entry in manifest.get("files", {}).values():
+        file = str(entry.get("file", ""))
+        if not dataset.SAFE_FILE.match(file):
+            out.append(f"unsafe file name {file!r}")
+            continue
+        found = [p for p in (directory / file, versions_dir(directory) / file) if p.exists()]
+        if not found:
+            out.append(f"{file} is gone")
+        elif entry.get("sha256") and all(dataset.sha256_of(p) != entry["sha256"] for p in found):
+            out.append(f"{file} no longer matches its sha256 (changed outside the product)")
+    return out
+
+
+def intact_versions(directory: Path) -> list[int]:
+    """Kept versions whose every file is present and matches its sha256, newest first."""
+    return [int(m.get("dataset_version", 0)) for m in _kept_manifests(directory) if not file_problems(directory, m)]
 
 
 def log_import(directory: Path, entry: dict) -> None:

@@ -186,3 +186,94 @@ def test_hostile_firm_names_stay_text(hostile, page):
     assert dialogs == []
     assert image_requests == []
     assert shown_as_text, "the hostile name should be on screen, as plain text"
+
+
+# ---- the signed session cookie (server.py): a sign-in survives a reload, and ends when it should ----
+
+class ServedApp(AppServer):
+    """The app as `make run` serves it: server.py, with the session routes and the HTTP rules."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]):
+        import os
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        from .conftest import _free_port
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(SCREENSHOTS / f"server-{self.port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(PROJECT / "server.py"), "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=PROJECT, env={**os.environ, "DAYUAN_DATA_DIR": str(data_dir), **env}, stdout=self.log,
+            stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("server.py did not start within 90 s")
+
+
+@pytest.fixture()
+def served(demo_dir, browser, tmp_path):
+    accounts = tmp_path / "config" / "auth.toml"
+    auth.add_user("leader1", "leader", PASSWORD, path=accounts, rounds=4, by="test")
+    auth.add_user("viewer1", "viewer", PASSWORD, path=accounts, rounds=4, by="test")
+    server = ServedApp(demo_dir, env={"DAYUAN_AUTH_FILE": str(accounts),
+                                      "DAYUAN_AUDIT_FILE": str(tmp_path / "logs" / "audit.jsonl")})
+    server.accounts = accounts
+    yield server
+    server.stop()
+
+
+def signed_in(page) -> bool:
+    settle(page, 1500)
+    return page.locator('[data-testid="stSidebar"] >> text=已登录').count() > 0
+
+
+def test_a_sign_in_survives_reload_and_new_tab_and_ends_when_it_should(served, page):
+    sign_in(page, served.url, "leader1")
+    page.wait_for_timeout(1500)  # the invisible image fetches the cookie
+    cookie = next(c for c in page.context.cookies() if c["name"] == "dayuan_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > 0
+
+    page.reload(wait_until="domcontentloaded")
+    assert signed_in(page), "a reload asks again"
+    other = page.context.new_page()
+    other.goto(served.url, wait_until="domcontentloaded")
+    assert signed_in(other), "a new tab asks again"
+    other.close()
+
+    page.locator('[data-testid="stSidebar"] button:has-text("退出登录")').click()
+    page.wait_for_selector('input[type="password"]', timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.context.add_cookies([{**cookie, "sameSite": "Strict"}])  # a copy kept from before: revoked
+    page.reload(wait_until="domcontentloaded")
+    assert not signed_in(page), "signed out, yet a kept copy of the cookie still signs in"
+
+    sign_in(page, served.url, "leader1")
+    page.wait_for_timeout(1500)
+    auth.set_role("leader1", "viewer", path=served.accounts, by="test")
+    page.reload(wait_until="domcontentloaded")
+    assert not signed_in(page), "the role changed, the session stayed"
+
+    sign_in(page, served.url, "viewer1")
+    page.wait_for_timeout(1500)
+    auth.remove_user("viewer1", path=served.accounts, by="test")
+    page.reload(wait_until="domcontentloaded")
+    assert not signed_in(page), "the account is gone, the session stayed"
+
+
+def test_the_server_refuses_framing_and_public_metrics(served):
+    import urllib.request
+
+    with urllib.request.urlopen(served.url + "/") as r:
+        assert r.headers["X-Frame-Options"] == "SAMEORIGIN"
+        assert "frame-ancestors 'self'" in r.headers["Content-Security-Policy"]
