@@ -5,6 +5,7 @@ import streamlit as st
 import edge
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import charts, queries
 from dayuan_geo.text import fmt_area
 
@@ -58,8 +59,9 @@ layers = [
     edge.query(mapdata.firms_view, role=edge.role(), lang=lang, risk_levels=("blacklisted",),
                layer_id="blacklisted-firms"),
 ]
-center, zoom = maps.fit_view(edge.query(queries.view_bounds), height_px=560)
-st.pydeck_chart(mapdata.deck(layers, center=center, zoom=zoom), height=560, key="overview_map")
+view = fit_view(edge.query(queries.view_bounds), width_px=1000, height_px=560)
+st.pydeck_chart(mapdata.deck(layers, center=(view["longitude"], view["latitude"]), zoom=view["zoom"]), height=560,
+                key="overview_map")
 st.markdown(
     maps.legend_html(mapdata.legend_items(parcel_view, lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),
