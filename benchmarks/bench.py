@@ -489,8 +489,9 @@ def run(
 
     p_s, p_runs, (view, p_bytes) = _timed(product_map, repeat)
     md = mapdata.parcel_map(cur, as_of=as_of, statuses=MAP_STATUSES)
-    b_s, _, _ = _timed(lambda: cur.execute(f"SELECT count(*), sum(area_m2) FROM ({mapdata._FILTERED_SQL})",  # noqa: S608
-                                           mapdata._params(as_of, MAP_STATUSES, None)).fetchall(), repeat)
+    b_s, _, _ = _timed(lambda: cur.execute(f"SELECT count(*), sum(area_m2) FROM ({mapdata._source('TRUE')})",  # noqa: S608
+                                           mapdata._params(as_of, None, MAP_STATUSES, None, None)).fetchall(),
+                       repeat)
     area_drawn = float(md.frame["area_m2"].sum()) if len(md.frame) else 0.0
     parcels_drawn = int(md.frame["parcels"].sum()) if md.aggregated else len(md.frame)
     q["parcel_map"] = {"product_s": p_s, "product_runs_s": p_runs, "bare_sql_s": b_s, "product_bytes": p_bytes,
