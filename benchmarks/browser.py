@@ -40,6 +40,7 @@ QUIET_MS = 2_500  # no message for this long, and every run finished: the intera
 TIMEOUT_S = 180.0
 TILE = 512  # deck.gl's world width in pixels at zoom 0
 NAIVE_APP = Path(__file__).resolve().parent / "naive_app.py"
+STORY_TAB = "整治项目"  # the parcel story's second tab (text.py: land_story_project)
 IGNORED_KINDS = frozenset({"heartbeat_ack", "", None})
 
 # Runs in the page before Streamlit: notes when each websocket message is handled on the main
@@ -315,14 +316,14 @@ def land_scenario(browser, url: str, target: Target, view_of: Callable[[tuple], 
     out["filter change"] = measure(page, wire, _choose_village(page, target))
     page.keyboard.press("Escape")
     out["map click"] = measure(page, wire, _click_map(page, view_of(target.extent), target))
-    if not page.get_by_role("tab").count():
+    story_tab = page.get_by_role("tab", name=STORY_TAB)
+    if not story_tab.count():
         if f"park={target.park_id}" not in page.url:
             out["filter change (park)"] = measure(page, wire, _choose_park(page, target))
             page.keyboard.press("Escape")
         out["map click (parcel)"] = measure(page, wire, _click_map(page, view_of(target.park_extent), target))
-    tab = page.get_by_role("tab").nth(1)
-    tab.wait_for(timeout=30_000)
-    out["tab switch"] = measure(page, wire, tab.click)
+    story_tab.wait_for(timeout=30_000)
+    out["tab switch"] = measure(page, wire, story_tab.click)
     out["time slider"] = measure(page, wire, _slider_step(page))
     page.context.close()
     return out

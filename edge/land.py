@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 import edge
+from dayuan_geo import access
 from dayuan_geo import schema as S
 from dayuan_geo.land import filters as F
+from dayuan_geo.land import queries as land
 from dayuan_geo.land import story as land_story
 from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
@@ -28,7 +30,7 @@ MAP_HEIGHT_PX = 600
 K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER = "land_village", "land_park", "land_status", "land_use", "land_owner"
 K_DATES, K_AREA, K_Q, K_MONTH, K_DIST = "land_released", "land_area", "land_q", "land_month", "land_dist"
 K_SORT, K_DESC, K_PARCEL, K_GEN, K_URL = "land_sort", "land_desc", "land_parcel", "_land_gen", "_land_url"
-K_TAB, K_LAYER, K_MAP = "land_story_tab", "_land_layer", "land_map"
+K_TAB, K_LAYER, K_MAP, K_BELOW = "land_story_tab", "_land_layer", "land_map", "land_below"
 WIDGET_KEYS = (K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER, K_DATES, K_AREA, K_Q, K_MONTH, K_SORT, K_DESC)
 
 
@@ -91,7 +93,16 @@ def read_url(o: Options) -> list[str]:
         asked, ignored = U.LandView.from_query(url, months=o.months, village_names=o.village_codes)
         seed(asked, o)
     st.session_state.setdefault(K_GEN, 0)
+    keep(K_SORT, K_DESC, K_DIST)
     return ignored
+
+
+def keep(*keys: str) -> None:
+    """Keep the values of widgets that only an open tab draws: Streamlit forgets a widget's value on a
+    run that does not draw it, unless the value was set by the script."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def write_url(filters: F.LandFilters, o: Options) -> None:
@@ -177,6 +188,7 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: Options, lan
                   as_of: dt.date) -> None:
     """The map of the selection and, beside it, the story of the parcel clicked (a fragment)."""
     ss = st.session_state
+    keep(K_DIST)
     if list(filters.parks) != list(ss.get(K_PARK) or []):  # a park was clicked: the whole page filters
         st.rerun(scope="app")
     parcel_id = ss.get(K_PARCEL)
@@ -264,3 +276,51 @@ def _firms(story: dict, parcel_id: str, *, lang: str, role: str, distance: int) 
     st.markdown(f"**{edge.t('land_story_near', n=len(near), d=distance)}**")
     if len(near):
         st.dataframe(land_views.firms_frame(near, lang=lang), hide_index=True, key="land_story_near")
+
+
+# ---- the list and the exports ---------------------------------------------------------------------
+
+def _on_table_select() -> None:
+    rows = st.session_state["land_table"].selection.get("rows", [])
+    ids = st.session_state.get("_land_table_ids", [])
+    if rows and 0 <= rows[0] < len(ids):
+        st.session_state[K_PARCEL] = ids[rows[0]]
+
+
+def table_and_exports(filters: F.LandFilters, *, summary: dict, lang: str, role: str) -> None:
+    """The selection's first rows in the chosen order (a click opens a parcel's story), its exports
+    and the command line that exports the same parcels."""
+    ss = st.session_state
+    s1, s2, _ = st.columns([2, 1, 3])
+    s1.selectbox(edge.t("land_sort"), list(U.SORT_COLUMNS), key=K_SORT,
+                 format_func=lambda c: S.column_label("parcels", c, lang))
+    s2.toggle(edge.t("land_desc"), key=K_DESC)
+    rows = edge.query(land.selection_table, filters=filters, sort=ss[K_SORT], descending=ss[K_DESC],
+                      limit=land.TABLE_ROW_LIMIT)
+    ss["_land_table_ids"] = rows["parcel_id"].tolist()
+    if summary["parcels"] > len(rows):
+        st.caption(edge.t("land_table_limited", shown=f"{len(rows):,}", n=f"{summary['parcels']:,}"))
+    else:
+        st.caption(edge.t("land_table_caption", n=f"{len(rows):,}"))
+    st.dataframe(land_views.table_frame(rows, lang=lang), hide_index=True, key="land_table",
+                 on_select=_on_table_select, selection_mode="single-row", height=420, column_config={
+                     S.column_label("parcels", "area_m2", lang): st.column_config.NumberColumn(format="localized"),
+                     S.column_label("parcels", "released_on", lang): st.column_config.DateColumn(
+                         format="YYYY-MM-DD")})
+    n_selected = f"{summary['parcels']:,}"
+    st.markdown(f"**{edge.t('land_exports', n=n_selected)}**")
+    if summary["parcels"] > land.EXPORT_ROW_LIMIT:
+        st.info(edge.t("land_export_too_large", n=f"{land.EXPORT_ROW_LIMIT:,}"))
+    else:
+        store, order = edge.store(), (ss[K_SORT], bool(ss[K_DESC]))
+
+        def everything():  # built on click only, on a cursor of its own (the click is served outside this run)
+            return land.selection_table(store.cursor(), filters=filters, sort=order[0], descending=order[1],
+                                        limit=None, geometry=True)
+
+        edge.export_buttons(everything, table="parcels", name="land-parcels", filters=filters.describe(),
+                            geometry=True)
+    command = F.cli_command(filters, lang=lang)
+    if command and access.may_export("parcels", role):
+        with st.expander(edge.t("land_cli")):
+            st.code(command, language="bash")

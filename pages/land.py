@@ -6,11 +6,8 @@ The map and the story are one fragment (edge.land), so a click or a tab reruns o
 import streamlit as st
 
 import edge
-from dayuan_geo import access
-from dayuan_geo import schema as S
 from dayuan_geo.land import filters as F
 from dayuan_geo.land import queries as land
-from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
 from dayuan_geo.text import fmt_area
 from edge import land as page
@@ -20,15 +17,6 @@ o = page.options(edge.query(land.filter_options), as_of=as_of, lang=lang)
 ignored = page.read_url(o)  # said once, on the run that reads the link
 with st.sidebar:
     filters = page.filter_sidebar(o, lang)
-ss = st.session_state
-
-
-def on_table_select() -> None:
-    rows = ss["land_table"].selection.get("rows", [])
-    ids = ss.get("_land_table_ids", [])
-    if rows and 0 <= rows[0] < len(ids):
-        ss[page.K_PARCEL] = ids[rows[0]]
-
 
 # ---- header, time slider, KPI strip -------------------------------------------------------------
 st.title(edge.t("land_title"))
@@ -51,49 +39,21 @@ page.map_and_story(filters, view_date=view_date, o=o, lang=lang, role=role, as_o
 if summary["parcels"] == 0:
     st.warning(edge.t("land_empty"))
 
-# ---- charts -------------------------------------------------------------------------------------
-st.subheader(edge.t("land_charts"))
-by_month = edge.query(land.released_by_month, filters=filters, as_of=as_of)
-st.plotly_chart(land_views.by_month_figure(by_month, lang=lang, month=month if month != o.latest else None),
-                width="stretch", key="land_chart_month")
-c1, c2 = st.columns(2)
-c1.plotly_chart(land_views.by_village_figure(edge.query(land.by_village, filters=filters, view_date=view_date),
-                                             lang=lang), width="stretch", key="land_chart_village")
-c2.plotly_chart(land_views.by_use_figure(edge.query(land.by_planned_use, filters=filters, view_date=view_date),
-                                         lang=lang), width="stretch", key="land_chart_use")
-
-# ---- table and exports --------------------------------------------------------------------------
-st.subheader(edge.t("land_table"))
-s1, s2, _ = st.columns([2, 1, 3])
-s1.selectbox(edge.t("land_sort"), list(U.SORT_COLUMNS), key=page.K_SORT,
-             format_func=lambda c: S.column_label("parcels", c, lang))
-s2.toggle(edge.t("land_desc"), key=page.K_DESC)
-rows = edge.query(land.selection_table, filters=filters, sort=ss[page.K_SORT], descending=ss[page.K_DESC],
-                  limit=land.TABLE_ROW_LIMIT)
-ss["_land_table_ids"] = rows["parcel_id"].tolist()
-if summary["parcels"] > len(rows):
-    st.caption(edge.t("land_table_limited", shown=f"{len(rows):,}", n=f"{summary['parcels']:,}"))
-else:
-    st.caption(edge.t("land_table_caption", n=f"{len(rows):,}"))
-st.dataframe(land_views.table_frame(rows, lang=lang), hide_index=True, key="land_table", on_select=on_table_select,
-             selection_mode="single-row", height=420, column_config={
-                 S.column_label("parcels", "area_m2", lang): st.column_config.NumberColumn(format="localized"),
-                 S.column_label("parcels", "released_on", lang): st.column_config.DateColumn(format="YYYY-MM-DD")})
-
-n_selected = f"{summary['parcels']:,}"
-st.markdown(f"**{edge.t('land_exports', n=n_selected)}**")
-if summary["parcels"] > land.EXPORT_ROW_LIMIT:
-    st.info(edge.t("land_export_too_large", n=f"{land.EXPORT_ROW_LIMIT:,}"))
-else:
-    store, order = edge.store(), (ss[page.K_SORT], bool(ss[page.K_DESC]))
-
-    def everything():  # built on click only, on a cursor of its own (the click is served outside this run)
-        return land.selection_table(store.cursor(), filters=filters, sort=order[0], descending=order[1],
-                                    limit=None, geometry=True)
-
-    edge.export_buttons(everything, table="parcels", name="land-parcels", filters=filters.describe(), geometry=True)
-command = F.cli_command(filters, lang=lang)
-if command and access.may_export("parcels", role):
-    with st.expander(edge.t("land_cli")):
-        st.code(command, language="bash")
+# ---- charts and list: only the open tab is built (each is about a second to draw in software) -----
+charts_tab, table_tab = st.tabs([edge.t("land_charts"), edge.t("land_table")], key=page.K_BELOW, on_change="rerun")
+if charts_tab.open:
+    with charts_tab:
+        by_month = edge.query(land.released_by_month, filters=filters, as_of=as_of)
+        st.plotly_chart(land_views.by_month_figure(by_month, lang=lang, month=month if month != o.latest else None),
+                        width="stretch", key="land_chart_month")
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(land_views.by_village_figure(
+            edge.query(land.by_village, filters=filters, view_date=view_date), lang=lang), width="stretch",
+            key="land_chart_village")
+        c2.plotly_chart(land_views.by_use_figure(
+            edge.query(land.by_planned_use, filters=filters, view_date=view_date), lang=lang), width="stretch",
+            key="land_chart_use")
+if table_tab.open:
+    with table_tab:
+        page.table_and_exports(filters, summary=summary, lang=lang, role=role)
 page.write_url(filters, o)  # the sort order lives outside the fragment

@@ -394,6 +394,12 @@ def run_page(params: dict | None = None) -> AppTest:
     return at.run()
 
 
+def open_list(at: AppTest, label: str = "地块清单") -> AppTest:
+    """Open the tab of the list and exports (only the open tab of the two is built)."""
+    at.session_state["land_below"] = label
+    return at.run()
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -428,8 +434,9 @@ def test_page_shows_every_parcel_by_default(app_env, files, downloads):
     assert metrics(at)["选中地块"] == f"{n}" and at.metric[0].delta == f"共 {n} 宗"
     assert metrics(at)["截至 2026-11-20 已释放"] == "201.58 万㎡"
     assert len(deck_layer(at, "land-parcel-")["data"]) == n
-    assert len(table(at)) == n
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 3 and not at.dataframe  # the charts' tab is open, the list's not built
+    open_list(at)
+    assert len(table(at)) == n and not at.get("plotly_chart")
     assert not at.warning
     assert [k for k in at.query_params if k in U.URL_KEYS] == []  # the plain page has a clean link
     rows = csv_rows(downloads["land-parcels.csv"]())
@@ -439,7 +446,7 @@ def test_page_shows_every_parcel_by_default(app_env, files, downloads):
 def test_filters_change_map_table_and_export_consistently(app_env, files, downloads):
     f = F.LandFilters(statuses=("released", "transferred"), villages=(MI_LONG,))
     exp = expected(files["parcels"], f)
-    at = run_page({"status": ["released", "已出让"], "village": [MI_LONG]})
+    at = open_list(run_page({"status": ["released", "已出让"], "village": [MI_LONG]}))
     assert not at.exception
     assert at.multiselect(key="land_status").value == ["released", "transferred"]
     assert metrics(at)["选中地块"] == f"{len(exp)}"
@@ -471,7 +478,7 @@ def test_filters_change_map_table_and_export_consistently(app_env, files, downlo
 def test_search_and_ranges_from_a_link(app_env, files, downloads):
     f = F.LandFilters(released_from=dt.date(2022, 1, 1), released_to=dt.date(2024, 6, 30), area_min=12_000)
     exp = expected(files["parcels"], f)
-    at = run_page({"released_from": "2022-01-01", "released_to": "2024-06-30", "area_min": "12000"})
+    at = open_list(run_page({"released_from": "2022-01-01", "released_to": "2024-06-30", "area_min": "12000"}))
     assert not at.exception
     assert sorted(table(at)["地块编号"]) == sorted(exp["parcel_id"])
     assert len(csv_rows(downloads["land-parcels.csv"]())) == len(exp)
@@ -503,7 +510,7 @@ def test_a_link_opens_a_parcel_story(app_env, files):
     assert any(row["name"] in s.value for s in at.subheader)
     assert any(row["released_on"].date().isoformat() in s.value for s in at.success)
     # only the open tab is built: the facts first, then the project, then the firms
-    assert [t.label for t in at.tabs] == ["属性", "整治项目", "企业"]
+    assert [t.label for t in at.tabs][:3] == ["属性", "整治项目", "企业"]
     assert not [d for d in at.dataframe if "进入日期" in d.value.columns]
     at.session_state["land_story_tab"] = "整治项目"
     at.run()
@@ -556,7 +563,7 @@ def test_unknown_parcel_and_bad_link_values(app_env):
 
 
 def test_page_in_english_labels_table_and_export(app_env, files, downloads):
-    at = run_page({"lang": "en", "status": ["completed"]})
+    at = open_list(run_page({"lang": "en", "status": ["completed"]}), "Parcels")
     assert not at.exception
     n = int((files["parcels"]["release_status"] == "completed").sum())
     assert metrics(at)["Parcels selected"] == f"{n}" and at.metric[0].delta == f"of {len(files['parcels'])}"
@@ -588,7 +595,7 @@ def test_viewer_sees_no_firm_names_and_cannot_export(app_env, files):
     at.run()
     assert not at.exception
     at.session_state["land_story_tab"] = "企业"
-    at.run()
+    at = open_list(at)
     firm_tables = [d.value for d in at.dataframe if "风险等级" in d.value.columns]
     assert firm_tables, "the story lists the firms on and near the parcel"
     names = set(files["firms"]["name"])
