@@ -364,13 +364,25 @@ def first_loads(browser, url: str, paths: list[str]) -> dict[str, Measure]:
     return out
 
 
-def _median(runs: list[dict[str, Measure]]) -> dict[str, dict]:
+def _attempt(scenario: Callable[[], dict[str, Measure]], failures: list[str]) -> dict[str, Measure] | None:
+    """One run of a scenario; a run the browser cannot finish (a page still drawing after the
+    timeout) is noted, not fatal: the other runs and pages are still measured."""
+    try:
+        return scenario()
+    except Exception as e:  # playwright's timeouts and closed pages alike
+        failures.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        return None
+
+
+def _median(runs: list[dict[str, Measure] | None]) -> dict[str, dict]:
+    runs = [r for r in runs if r]
     keys = list(dict.fromkeys(k for r in runs for k in r))
     out = {}
     for k in keys:
         ms = [r[k] for r in runs if k in r]
         out[k] = {"seconds": round(statistics.median(m.seconds for m in ms), 3),
                   "runs": sorted({m.runs for m in ms}), "bytes": int(statistics.median(m.bytes for m in ms)),
+                  "last_message_s": round(statistics.median(m.last_message_s for m in ms), 3),
                   "all_seconds": [m.seconds for m in ms]}
     return out
 
@@ -397,22 +409,26 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
             with serve(app, directory, core=server_core, log=log_dir / "bench-app.log") as url:
                 progress("product: warming the server")
                 first_loads(browser, url, list(pages))  # warm: every page's queries cached once
-                product_runs, load_runs = [], []
+                product_runs, load_runs, failures = [], [], []
                 for i in range(repeat):
                     progress(f"product: run {i + 1} of {repeat}")
-                    load_runs.append(first_loads(browser, url, [p for p in pages if p != "land"]))
-                    product_runs.append(land_scenario(browser, url, target, map_view.fit_view))
+                    load_runs.append(_attempt(lambda: first_loads(browser, url, [p for p in pages if p != "land"]),
+                                              failures))
+                    product_runs.append(_attempt(lambda: land_scenario(browser, url, target, map_view.fit_view),
+                                                 failures))
                 result["land"] = _median(product_runs)
                 result["first_loads"] = _median(load_runs)
+                result["product_failures"] = failures
             if naive:
                 with serve(NAIVE_APP, directory, core=server_core, log=log_dir / "bench-naive.log") as url:
                     progress("naive page: warming the server")
                     first_loads(browser, url, [""])
-                    naive_runs = []
+                    naive_runs, failures = [], []
                     for i in range(repeat):
                         progress(f"naive page: run {i + 1} of {repeat}")
-                        naive_runs.append(naive_scenario(browser, url, target))
+                        naive_runs.append(_attempt(lambda: naive_scenario(browser, url, target), failures))
                     result["naive"] = _median(naive_runs)
+                    result["naive_failures"] = failures
     finally:
         if affinity is not None:
             os.sched_setaffinity(0, affinity)
@@ -426,14 +442,18 @@ def report(r: dict, *, scale: str = "") -> str:
              "| land page interaction | product | script runs | sent | naive page | script runs | sent |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     naive = r.get("naive", {})
-    for name, m in r["land"].items():
+    for name, m in r.get("land", {}).items():
         n = naive.get(name)
         lines.append(f"| {name} | {m['seconds']:.2f} s | {', '.join(map(str, m['runs']))} | "
                      f"{m['bytes'] / 1e6:.2f} MB | "
                      + (f"{n['seconds']:.2f} s | {', '.join(map(str, n['runs']))} | {n['bytes'] / 1e6:.2f} MB |"
                         if n else "— | — | — |"))
+    for who in ("product", "naive"):
+        for failure in r.get(f"{who}_failures") or []:
+            lines.append(f"\n{who} run not finished: {failure}")
     lines += ["", "| first load | product | script runs | sent |", "| --- | --- | --- | --- |"]
-    loads = {"land": r["land"]["first load"], **r.get("first_loads", {})}
+    loads = {**({"land": r["land"]["first load"]} if "first load" in r.get("land", {}) else {}),
+             **r.get("first_loads", {})}
     for name, m in loads.items():
         lines.append(f"| {name} | {m['seconds']:.2f} s | {', '.join(map(str, m['runs']))} | "
                      f"{m['bytes'] / 1e6:.2f} MB |")
