@@ -140,7 +140,9 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
         kinds = [k for k, _ in wire.received[py_recv:py_recv + len(state["recv"])]]
         counted = [e for e, k in zip(state["recv"], kinds, strict=False) if k not in IGNORED_KINDS]
         last = max([e["t"] for e in counted] + [t_action])
-        busy = wire.started(py_recv) > wire.runs(py_recv) or any(e["settled"] is None for e in counted)
+        asked = first_load or "rerun_script" in wire.sent[py_sent:]
+        busy = (wire.started(py_recv) > wire.runs(py_recv) or (asked and not wire.runs(py_recv))
+                or any(e["settled"] is None for e in counted))
         if not busy and state["now"] - last > quiet_ms:
             break
         if time.monotonic() > deadline:
