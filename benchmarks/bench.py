@@ -489,8 +489,9 @@ def run(
 
     p_s, p_runs, (view, p_bytes) = _timed(product_map, repeat)
     md = mapdata.parcel_map(cur, as_of=as_of, statuses=MAP_STATUSES)
-    b_s, _, _ = _timed(lambda: cur.execute(f"SELECT count(*), sum(area_m2) FROM ({mapdata._FILTERED_SQL})",  # noqa: S608
-                                           mapdata._params(as_of, MAP_STATUSES, None)).fetchall(), repeat)
+    b_s, _, _ = _timed(lambda: cur.execute(f"SELECT count(*), sum(area_m2) FROM ({mapdata._source('TRUE')})",  # noqa: S608
+                                           mapdata._params(as_of, None, MAP_STATUSES, None, None)).fetchall(),
+                       repeat)
     area_drawn = float(md.frame["area_m2"].sum()) if len(md.frame) else 0.0
     parcels_drawn = int(md.frame["parcels"].sum()) if md.aggregated else len(md.frame)
     q["parcel_map"] = {"product_s": p_s, "product_runs_s": p_runs, "bare_sql_s": b_s, "product_bytes": p_bytes,
@@ -664,6 +665,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def progress(step: str) -> None:
         print(f"bench: {step}", file=sys.stderr, flush=True)
 
+    if args.browser or args.gpu:
+        from benchmarks import browser
+
+        result = browser.run(directory, repeat=args.repeat, gpu=args.gpu, naive=not args.no_naive_page,
+                             progress=progress)
+        print(json.dumps(result, ensure_ascii=False, indent=1) if args.json
+              else browser.report(result, scale=args.scale or str(directory)))
+        return 0
     with contextlib.redirect_stdout(sys.stderr):  # Streamlit prints page tracebacks on stdout
         result = run(directory, repeat=args.repeat, naive_repeat=args.naive_repeat, pages=not args.no_pages,
                      only_pages=tuple(args.page or ()), naive_page=not args.no_naive_page, progress=progress)
@@ -684,6 +693,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--page", action="append", help="run only this page (file name without .py); repeatable")
     p.add_argument("--no-naive-page", action="store_true",
                    help="skip the naive page in AppTest (at scale L it would build a GB-sized map)")
+    p.add_argument("--browser", action="store_true",
+                   help="time interactions in real Chromium (software WebGL) against the naive page, "
+                        "server and browser pinned to separate cores (benchmarks/browser.py)")
+    p.add_argument("--gpu", action="store_true", help="with --browser: use the machine's GPU instead")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_bench)
 

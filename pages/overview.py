@@ -8,6 +8,7 @@ from dayuan_geo import access
 from dayuan_geo.briefing import files as briefing
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import attention, charts, leadership, queries, views
 from edge import downloads, phone
 
@@ -97,8 +98,9 @@ layers = [
     maps.label_layer(villages, lang=lang, layer_id="village-labels"),
     edge.query(mapdata.firms_view, role=role, lang=lang, risk_levels=("blacklisted",), layer_id="blacklisted-firms"),
 ]
-center, zoom = maps.fit_view(edge.query(queries.view_bounds), height_px=560)
-st.pydeck_chart(mapdata.deck(layers, center=center, zoom=zoom), height=560, key="overview_map")
+view = fit_view(edge.query(queries.view_bounds), width_px=1000, height_px=560)
+st.pydeck_chart(mapdata.deck(layers, center=(view["longitude"], view["latitude"]), zoom=view["zoom"]), height=560,
+                key="overview_map")
 st.markdown(
     maps.legend_html(mapdata.legend_items(parcel_view, lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),

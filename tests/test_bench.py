@@ -114,3 +114,54 @@ def test_lazy_store_gives_the_same_answers(demo_dir, store, monkeypatch):
     from_env = Store(demo_dir)
     assert from_env.lazy
     from_env.close()
+
+
+# ---- the browser benchmark's counting and reporting (the browser runs in tests/browser) -----------
+
+def test_script_runs_are_counted_from_the_messages_streamlit_sends():
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks import browser
+
+    done = ForwardMsg()
+    done.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    started = ForwardMsg()
+    started.new_session.SetInParent()
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = "village=1"
+    wire = browser.Wire()
+    for msg in (started, done, started, done):
+        payload = msg.SerializeToString()
+        wire.received.append((browser.message_kind(payload, sent=False), len(payload)))
+    assert browser.message_kind(rerun.SerializeToString(), sent=True) == "rerun_script"
+    assert browser.message_kind("not protobuf", sent=False) is None
+    assert (wire.started(0), wire.runs(0), wire.runs(2)) == (2, 2, 1)
+
+
+def test_click_offsets_follow_web_mercator():
+    from pyproj import Transformer
+
+    from benchmarks import browser
+
+    view = {"longitude": 113.3, "latitude": 23.25, "zoom": 14.0}
+    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    cx, cy = to_merc.transform(113.3, 23.25)
+    px, py = to_merc.transform(113.31, 23.24)
+    metres_per_px = 2 * 6378137 * 3.141592653589793 / (512 * 2**14)
+    dx, dy = browser.pixel_offset(view, 113.31, 23.24)
+    assert dx == pytest.approx((px - cx) / metres_per_px, rel=1e-6)
+    assert dy == pytest.approx(-(py - cy) / metres_per_px, rel=1e-6)
+
+
+def test_browser_report_puts_the_product_beside_the_naive_page():
+    from benchmarks import browser
+
+    m = {"seconds": 0.8, "runs": [1], "bytes": 250_000, "all_seconds": [0.8]}
+    n = {"seconds": 3.4, "runs": [1], "bytes": 9_000_000, "all_seconds": [3.4]}
+    result = {"gl": "software (SwiftShader)", "pinned": True, "repeat": 3, "measured_at": "2026-11-30T13:00:00+00:00",
+              "land": {"first load": m, "filter change": m}, "naive": {"first load": n, "filter change": n},
+              "first_loads": {"overview": m}}
+    text = browser.report(result, scale="M")
+    assert "| filter change | 0.80 s | 1 | 0.25 MB | 3.40 s | 1 | 9.00 MB |" in text
+    assert "| overview | 0.80 s | 1 | 0.25 MB |" in text

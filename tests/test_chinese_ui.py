@@ -26,12 +26,10 @@ PAGES = {
 }
 APP_LINK = re.compile(r"^/[a-z_]*(?:\?[\w=&%.-]*)?$")
 RAW = {"None", "nan", "NaN", "NaT", "<NA>", "null"}
-# owned by the land engineer: land.views.table_frame keeps released_on as datetime64 (NaT shows as None)
-LAND_LIST_NAT = pytest.mark.xfail(reason="the land list shows an empty release date as None, not —", strict=False)
 
 
 def cases() -> list:
-    return [pytest.param(p, r, marks=[LAND_LIST_NAT] if p == "pages/land.py" else [])
+    return [pytest.param(p, r, marks=[])
             for p, roles in PAGES.items() for r in roles]
 
 

@@ -40,7 +40,7 @@ def test_parcels_within_budget_are_drawn_one_by_one(cur, parcels):
     assert md.parcels == md.shown == len(parcels)
     assert set(md.frame["parcel_id"]) == set(parcels["parcel_id"])
     assert mapdata.caption(md, "en") is None
-    assert mapdata.legend_items(md, "en") == maps.legend_items("en")
+    assert [label for label, _ in mapdata.legend_items(md, "en")][:3] == ["Not started", "Vacating", "Released"]
 
 
 def test_filters_match_pandas(cur, parcels):
@@ -145,3 +145,25 @@ def test_overview_says_when_the_map_is_aggregated(app_env, monkeypatch, parcels)
     assert len(polygons["data"]) <= 40
     assert sum(int(r["tooltip"].split("Parcels: ")[1].split("\n")[0].replace(",", ""))
                for r in polygons["data"]) == len(parcels)
+
+
+def test_one_zoom_formula_fits_the_extent_in_web_mercator():
+    """fit_view: the extent, projected to EPSG:3857 here, fills at most 80% of the map on its
+    tighter side and exactly that (to rounding) on one side."""
+    from pyproj import Transformer
+
+    from dayuan_geo.maps.view import fit_view
+
+    extent = (113.30, 23.24, 113.36, 23.27)
+    view = fit_view(extent, width_px=760, height_px=600)
+    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    x0, y0 = to_merc.transform(extent[0], extent[1])
+    x1, y1 = to_merc.transform(extent[2], extent[3])
+    px_per_m = 512 * 2 ** view["zoom"] / (2 * 6378137 * 3.141592653589793)
+    w, h = (x1 - x0) * px_per_m, (y1 - y0) * px_per_m
+    assert w <= 760 * 0.8 * 1.01 and h <= 600 * 0.8 * 1.01
+    assert max(w / (760 * 0.8), h / (600 * 0.8)) == pytest.approx(1.0, abs=0.01)
+    assert (view["longitude"], view["latitude"]) == (113.33, 23.255)
+    assert fit_view((113.3, 23.2, 113.3, 23.2))["zoom"] == 17.0  # a point: the closest zoom
+    with pytest.raises(ValueError):
+        fit_view((113.4, 23.2, 113.3, 23.3))

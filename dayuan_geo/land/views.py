@@ -23,16 +23,17 @@ from pydeck.bindings.json_tools import default_serialize
 
 from dayuan_geo import schema as S
 from dayuan_geo.land import queries as land
+from dayuan_geo.land.filters import LandFilters
+from dayuan_geo.land.story import risky_firms_near, story_shapes
 from dayuan_geo.maps import basemap as B
+from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.basemap import BaseMap
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import charts, queries
-from dayuan_geo.text import fmt_area, t
+from dayuan_geo.text import EMPTY, fmt_area, t
 
 NOT_RELEASED_GREY = "#bdbdbd"
-SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
-_NONE_RGBA = np.array(maps.STATUS_COLORS["not_started"], dtype=float)
-_ALL_RGBA = np.array(maps.STATUS_COLORS["released"], dtype=float)
 HIGHLIGHT = [20, 20, 20, 255]
 BUFFER_LINE = [33, 102, 172, 230]
 PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, so labels stay legible
@@ -77,6 +78,7 @@ class LandMap:
     shown: int  # features drawn in the main layer
     cell_m: int | None
     layer_id: str  # the pickable layer; selections from any other id are stale
+    budget: int  # the polygon budget it was drawn within
 
     @property
     def aggregated(self) -> bool:
@@ -95,10 +97,6 @@ class LandMap:
         return len(self.spec().encode("utf-8"))
 
 
-def share_rgba(share: np.ndarray) -> np.ndarray:
-    """RGBA rows from grey (nothing released) to the released green (all released)."""
-    s = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)[:, None]
-    return np.round(_NONE_RGBA + (_ALL_RGBA - _NONE_RGBA) * s).astype(int)
 
 
 def _label(text: str) -> str:
@@ -141,21 +139,12 @@ def _ring(coords: list[list[float]]) -> list[list[float]]:
     return coords[:-1] if len(coords) > 3 and coords[0] == coords[-1] else coords
 
 
-def _date_text(value: object) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    try:
-        return pd.Timestamp(value).date().isoformat()
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def _text(value: object) -> str:
     return "—" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
 
 
 def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
-    """Parcels filled by the status they show (`status_shown`), with their tooltip fields."""
+    """Parcels filled by the status they show on the map's day, with their tooltip fields."""
     labels = {code: S.RELEASE_STATUS.label(code, lang) for code in S.RELEASE_STATUS.codes}
     released = pd.to_datetime(df["released_on"])
     dates = released.dt.strftime("%Y-%m-%d").where(released.notna(), "—").tolist()
@@ -166,12 +155,12 @@ def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
         for pid, name, park, vil, area, status, day, ring in zip(
             df["parcel_id"].astype(str).tolist(), df["name"].tolist(), df["park_name"].tolist(),
             df["village_zh" if lang == "zh" else "village_en"].tolist(), df["area_m2"].astype(float).tolist(),
-            list(df["status_shown"]), dates, rings(df["wkb"]), strict=True)
+            df["release_status"].tolist(), dates, rings(df["wkb"]), strict=True)
     ]
     return _polygon_layer(rows, layer_id)
 
 
-def aggregate_layer(md: land.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
+def aggregate_layer(md: budget.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
     """Parks or grid cells filled by the share of their selected area released."""
     df = md.frame
     n = len(df)
@@ -183,7 +172,7 @@ def aggregate_layer(md: land.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
     else:
         ids, villages = [""] * n, [""] * n
         names = [t("land_cell_name", lang, size=f"{md.cell_m:,}")] * n
-    colors = share_rgba(df["share"].to_numpy()).tolist()
+    colors = budget.share_color(df["share"].to_numpy()).tolist()
     rows = [
         {"i": i, "n": name, "v": vil, "c": f"{int(c):,}", "a": fmt_area(float(a), lang),
          "r": f"{fmt_area(float(r), lang)} ({s:.0%})", "polygon": _ring(p), "color": col}
@@ -212,54 +201,43 @@ def _points_layer(df: pd.DataFrame, *, layer_id: str) -> pdk.Layer:
                      radius_min_pixels=5, radius_max_pixels=12, get_radius=15, pickable=False)
 
 
-def layer_id_for(filters: land.LandFilters, level: str, generation: int) -> str:
+def layer_id_for(filters: LandFilters, level: str, generation: int) -> str:
     """An id that changes whenever the rows of the pickable layer may change, so a click recorded
     against older rows is never read against new ones (and Streamlit's selection styling resets)."""
     digest = hashlib.sha1(repr((filters, level, generation)).encode(), usedforsecurity=False).hexdigest()[:10]
     return f"land-{level}-{digest}"
 
 
-def land_map(cur, *, filters: land.LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
+def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
              basemap: BaseMap | None = None, generation: int = 0,
-             polygon_budget: int = land.POLYGON_BUDGET, park_budget: int = land.PARK_BUDGET,
-             cell_budget: int = land.CELL_BUDGET, bytes_budget: int = land.MAP_BYTES_BUDGET) -> LandMap:
-    """The map of the selection on view_date within its budgets, with village and park outlines and
-    names (the map reads without a base map). A map whose JSON would exceed bytes_budget is drawn
-    one level coarser (parcels -> parks -> cells)."""
+             polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET) -> LandMap:
+    """The map of the selection on view_date within the one map budget (maps.budget), with village
+    and park outlines and names (the map reads without a base map), opening on the selection."""
     bm = basemap if basemap is not None else B.active()
     extent = None if filters.is_empty else land.selection_extent(cur, filters=filters)
-    view = land.fit_view(extent or land.street_extent(cur))
+    view = fit_view(extent or queries.view_bounds(cur))
     villages = queries.outlines(cur, table_name="villages")
     outlines = layer_json(maps.outline_layer(villages, layer_id="village-outlines"), bm)
     top = (layer_json(maps.label_layer(villages, lang=lang, layer_id="village-labels"), bm),)
     shell_deck = maps.deck([], center=(view["longitude"], view["latitude"]), zoom=view["zoom"], basemap=bm)
     shell = json.dumps(shell_deck, sort_keys=True, default=default_serialize, separators=(",", ":"),
                        ensure_ascii=False)
-    result = None
-    for poly, parks in ((polygon_budget, park_budget), (0, park_budget), (0, 0)):
-        md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, polygon_budget=max(poly, 1),
-                           park_budget=max(parks, 1), cell_budget=cell_budget)
-        if poly == 0 and md.level == "parcel":  # a budget of 0 means: never parcels
-            continue
-        layer_id = layer_id_for(filters, md.level, generation)
-        base = [outlines]
-        if md.level == "parcel":
-            base.append(layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm))
-            parks_df = land.park_outlines(cur, filters=filters)
-            if len(parks_df):
-                base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,
-                                                          width_px=1), bm))
-                if len(parks_df) <= PARK_LABEL_LIMIT:
-                    base.append(layer_json(maps.label_layer(parks_df, lang=lang, layer_id="park-labels",
-                                                            size_px=11), bm))
-        else:
-            base.append(layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm))
-        result = LandMap(shell, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels, len(md.frame),
-                         md.cell_m, layer_id)
-        if result.bytes <= bytes_budget:
-            break
-    assert result is not None
-    return result
+    md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, budget_polygons=polygon_budget)
+    layer_id = layer_id_for(filters, md.level, generation)
+    base = [outlines]
+    if md.level == "parcel":
+        base.append(layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm))
+        parks_df = land.park_outlines(cur, filters=filters)
+        if len(parks_df):
+            base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,
+                                                      width_px=1), bm))
+            if len(parks_df) <= PARK_LABEL_LIMIT:
+                base.append(layer_json(maps.label_layer(parks_df, lang=lang, layer_id="park-labels",
+                                                        size_px=11), bm))
+    else:
+        base.append(layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm))
+    return LandMap(shell, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels, md.shown,
+                   md.cell_m, layer_id, md.budget)
 
 
 def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, basemap: BaseMap | None = None
@@ -267,10 +245,10 @@ def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, basemap: Ba
     """The open parcel's outline, the ring distance_m around it and the blacklisted or high-risk
     firms inside that ring, as layer JSON for LandMap.deck (nothing for an unknown parcel)."""
     bm = basemap if basemap is not None else B.active()
-    shapes = land.story_shapes(cur, parcel_id=parcel_id, distance_m=distance_m)
+    shapes = story_shapes(cur, parcel_id=parcel_id, distance_m=distance_m)
     if shapes is None:
         return ()
-    near = land.risky_firms_near(cur, parcel_id=parcel_id, distance_m=distance_m, role=role)
+    near = risky_firms_near(cur, parcel_id=parcel_id, distance_m=distance_m, role=role)
     return (
         layer_json(_path_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
                                width_px=1.5), bm),
@@ -278,23 +256,6 @@ def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, basemap: Ba
                                width_px=3), bm),
         layer_json(_points_layer(near, layer_id="story-risky-firms"), bm),
     )
-
-
-def legend_items(m: LandMap, lang: str) -> list[tuple[str, list[int]]]:
-    """Release statuses for parcels; the released-share ramp for parks and cells."""
-    if not m.aggregated:
-        return maps.legend_items(lang)
-    colors = share_rgba(np.array(SHARE_STOPS)).tolist()
-    return [(t("land_legend_share", lang, share=f"{s:.0%}"), c) for s, c in zip(SHARE_STOPS, colors, strict=True)]
-
-
-def caption(m: LandMap, lang: str) -> str | None:
-    """What the map draws instead of every parcel, and why; None when it draws every parcel."""
-    if m.level == "park":
-        return t("land_map_by_park", lang, n=f"{m.parcels:,}", parks=f"{m.shown:,}", budget=f"{land.POLYGON_BUDGET:,}")
-    if m.level == "cell":
-        return t("land_map_by_cell", lang, n=f"{m.parcels:,}", cells=f"{m.shown:,}", size=f"{m.cell_m:,}")
-    return None
 
 
 # ---- charts -------------------------------------------------------------------------------------
@@ -356,7 +317,8 @@ def table_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
         "planned_use": [S.LAND_USE.label(c, lang) for c in df["planned_use"]],
         "ownership": [S.OWNERSHIP.label(c, lang) for c in df["ownership"]],
         "release_status": [S.RELEASE_STATUS.label(c, lang) for c in df["release_status"]],
-        "released_on": pd.to_datetime(df["released_on"]),
+        # ISO dates sort as dates; a parcel not yet released shows — (never None or NaT)
+        "released_on": [d.date().isoformat() if pd.notna(d) else EMPTY for d in pd.to_datetime(df["released_on"])],
     })
     out.columns = [S.column_label("parcels", c, lang) for c in out.columns]
     return out
@@ -374,7 +336,7 @@ def story_attributes(parcel: dict, *, lang: str) -> pd.DataFrame:
         (S.column_label("parcels", "planned_use", lang), S.LAND_USE.label(parcel["planned_use"], lang)),
         (S.column_label("parcels", "ownership", lang), S.OWNERSHIP.label(parcel["ownership"], lang)),
         (S.column_label("parcels", "release_status", lang), S.RELEASE_STATUS.label(parcel["release_status"], lang)),
-        (S.column_label("parcels", "released_on", lang), _date_text(parcel["released_on"])),
+        (S.column_label("parcels", "released_on", lang), maps._date_text(parcel["released_on"])),
     ]
     return pd.DataFrame(rows, columns=[t("land_story_field", lang), t("land_story_value", lang)])
 
@@ -383,7 +345,7 @@ def stage_history(events: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     cat = S.stage_catalogue()
     return pd.DataFrame({
         S.column_label("remediation_events", "stage", lang): [cat.label(s, lang) for s in events["stage"]],
-        S.column_label("remediation_events", "entered_on", lang): [_date_text(d) for d in events["entered_on"]],
+        S.column_label("remediation_events", "entered_on", lang): [maps._date_text(d) for d in events["entered_on"]],
     })
 
 
@@ -399,7 +361,7 @@ def firms_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
         if enum is not None:
             values = [enum.label(v, lang) if isinstance(v, str) else "—" for v in values]
         elif col == "listed_on":
-            values = [_date_text(v) for v in values]
+            values = [maps._date_text(v) for v in values]
         header = (t("land_distance_col", lang) if col == "distance_m" else
                   S.column_label("firms", col, lang))
         out[header] = values

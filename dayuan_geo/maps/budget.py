@@ -1,21 +1,23 @@
-"""What a parcel map draws within its budget: every parcel while they fit, aggregates beyond.
+"""The one map budget: what a parcel map draws, on every page, within what a browser with no GPU
+draws quickly.
 
-A browser draws a few thousand polygons instantly, but 100,000 parcels make a 100 MB message that
-takes seconds to build and send, and a million exceed Streamlit's 200 MB limit. So a map asks
-`parcel_map` for its parcels: under the polygon budget it gets them one by one; over it, it gets
-them summed by park (park outlines coloured by the share of area released), and when even the parks
-exceed the budget, summed on a square grid whose cell is the smallest that fits. The returned
-`MapData` says which, so the page can say so under the map (`caption`, `legend_items`). Pages take
-`parcel_view`, the same with its layer built, through `edge.query` so reruns reuse it; `deck` sends
-the result as compact JSON (pydeck indents its JSON and escapes every Chinese character, doubling
-the bytes).
+The street offices' cloud desktops draw WebGL in software (SwiftShader): a few thousand polygons
+draw in well under a second, 20,000 take seconds and every later rerun redraws them. So a map asks
+`parcel_map` for its parcels: up to the polygon budget (DEFAULT_POLYGON_BUDGET, or
+$DAYUAN_MAP_POLYGON_BUDGET) it gets them one by one; over it, summed by park (park outlines
+coloured by the share of area released), and when even the parks exceed the budget, summed on a
+square grid whose cell is the smallest that fits. The overview, the firms page and the land
+explorer all take their parcels from here, so the same selection draws the same way everywhere.
+The returned `MapData` says which level it drew, so the page can say so (`caption`, `legend_items`).
+Pages take `parcel_view`, the same with its layer built, through `edge.query` so reruns reuse it;
+`deck` sends the result as compact JSON (pydeck indents its JSON and escapes every Chinese
+character, doubling the bytes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from pydeck.bindings.json_tools import default_serialize
 from dayuan_geo import schema as S
 from dayuan_geo.maps import cells
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import queries
 from dayuan_geo.text import fmt_area, t
 
@@ -41,6 +44,7 @@ SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 _NONE_COLOR = np.array(maps.STATUS_COLORS["not_started"], dtype=float)
 _ALL_COLOR = np.array(maps.STATUS_COLORS["released"], dtype=float)
 BUDGET_ENV = "DAYUAN_MAP_POLYGON_BUDGET"
+DEFAULT_ZOOM = 12.3  # a map with nothing to frame opens on the street at this zoom
 
 
 def polygon_budget() -> int:
@@ -72,25 +76,43 @@ class MapData:
         return len(self.frame)
 
 
-# The status a parcel shows on as_of: a parcel released after as_of was still being vacated then.
+# Each parcel as the map shows it on $view (the data's date, or the end of a past month on a time
+# slider). On the data's date a parcel shows its stored status; land released later than $view
+# was still being vacated then. Before the data's date the data holds no history of later steps
+# (transferred, built...), so land released by $view shows as released. A release date after
+# $view is not shown. `where` is the caller's condition on parcels (alias pa), built from
+# constants, its values bound.
+_SHOWN_SQL = """
+SELECT pa.parcel_id, pa.name, pa.park_id, pa.village_code, pa.area_m2, pa.planned_use, pa.geometry,
+       CASE WHEN pa.released_on <= $view THEN (CASE WHEN $view >= $as_of THEN pa.release_status
+                                                    ELSE 'released' END)
+            WHEN pa.released_on > $view OR list_contains($released, pa.release_status) THEN 'vacating'
+            ELSE pa.release_status END AS release_status,
+       CASE WHEN pa.released_on <= $view THEN pa.released_on END AS released_on
+FROM parcels pa WHERE {where}
+"""
 _FILTERED_SQL = """
-WITH p AS (
-    SELECT parcel_id, name, park_id, village_code, area_m2, planned_use, geometry,
-           CASE WHEN released_on > $as_of THEN 'vacating' ELSE release_status END AS release_status,
-           CASE WHEN released_on <= $as_of THEN released_on END AS released_on
-    FROM parcels
-    WHERE ($village = '' OR village_code = $village)
-)
-SELECT * FROM p WHERE ($any_status OR list_contains($statuses, release_status))
+SELECT * FROM ({shown}) p
+WHERE ($village = '' OR p.village_code = $village) AND ($any_status OR list_contains($statuses, p.release_status))
 """
 
 
-def _params(as_of: dt.date, statuses: tuple[str, ...] | None, village_code: str | None) -> dict:
+def _source(where: str) -> str:
+    return _FILTERED_SQL.format(shown=_SHOWN_SQL.format(where=where))
+
+
+def _params(as_of: dt.date, view_date: dt.date | None, statuses: tuple[str, ...] | None,
+            village_code: str | None, params: dict | None) -> dict:
     for code in statuses or ():
         if code not in S.RELEASE_STATUS.codes:
             raise ValueError(f"unknown release status {code!r}")
+    if view_date is not None and view_date > as_of:
+        raise ValueError(f"the map cannot show {view_date}, after the data's date {as_of}")
     return {
+        **(params or {}),
         "as_of": as_of,
+        "view": view_date or as_of,
+        "released": list(S.RELEASED_STATUSES),
         "village": village_code or "",
         "any_status": statuses is None,
         "statuses": list(statuses or ()),
@@ -101,69 +123,92 @@ def parcel_map(
     cur: Cursor,
     *,
     as_of: dt.date,
+    view_date: dt.date | None = None,
     statuses: tuple[str, ...] | None = None,
     village_code: str | None = None,
+    where: tuple[str, dict] = ("TRUE", {}),
     budget: int = DEFAULT_POLYGON_BUDGET,
 ) -> MapData:
-    """The parcels matching the filter as the map should draw them on as_of, within budget polygons."""
+    """The parcels matching the filter as the map should draw them on view_date (default as_of),
+    within budget polygons.
+
+    statuses filter on the status shown that day; where is a condition on parcels aliased `pa` with
+    its bound parameters (land.LandFilters.where()), built from constants only.
+    """
     if budget < 1:
         raise ValueError(f"polygon budget must be at least 1, not {budget}")
-    params = _params(as_of, statuses, village_code)
-    n_parcels, n_parks = cur.execute(
-        f"SELECT count(*), count(DISTINCT park_id) FROM ({_FILTERED_SQL})", params  # noqa: S608
+    condition, bound = where
+    source = _source(condition)
+    params = _params(as_of, view_date, statuses, village_code, bound)
+    n_parcels, n_parks, no_park = cur.execute(
+        f"SELECT count(*), count(DISTINCT park_id), count(*) FILTER (WHERE park_id IS NULL) FROM ({source})",  # noqa: S608
+        params,
     ).fetchone()
     if n_parcels <= budget:
-        return MapData("parcel", _parcels(cur, params), int(n_parcels), budget)
-    if n_parks <= budget:
-        return MapData("park", _parks(cur, params), int(n_parcels), budget)
-    frame, cell = _cells(cur, params, budget)
+        return MapData("parcel", _parcels(cur, source, params), int(n_parcels), budget)
+    if n_parks <= budget and not no_park:
+        return MapData("park", _parks(cur, source, params), int(n_parcels), budget)
+    frame, cell = _cells(cur, source, params, budget)
     return MapData("cell", frame, int(n_parcels), budget, cell)
 
 
-def _parcels(cur: Cursor, params: dict) -> pd.DataFrame:
-    # the columns of queries.parcels_for_map, so maps.parcels_layer draws them
+def _parcels(cur: Cursor, source: str, params: dict) -> pd.DataFrame:
+    # the columns maps.parcels_layer draws
     return cur.execute(
         f"""
         SELECT p.parcel_id, p.name, p.park_id, pk.name AS park_name, p.village_code,
                v.name_zh AS village_zh, v.name_en AS village_en, p.area_m2, p.planned_use,
                p.release_status, p.released_on, ST_AsWKB(p.geometry) AS wkb
-        FROM ({_FILTERED_SQL}) p
-        LEFT JOIN parks pk USING (park_id)
+        FROM ({source}) p
+        LEFT JOIN parks pk ON pk.park_id = p.park_id
         LEFT JOIN villages v ON v.code = p.village_code
         ORDER BY p.parcel_id
-        """,  # noqa: S608 - the filter is a constant of this module
+        """,  # noqa: S608 - the filter is built from constants; values are bound
         params,
     ).df()
 
 
-def _parks(cur: Cursor, params: dict) -> pd.DataFrame:
+def _parks(cur: Cursor, source: str, params: dict) -> pd.DataFrame:
     df = cur.execute(
         f"""
         WITH agg AS (
             SELECT park_id, count(*) AS parcels, sum(area_m2) AS area_m2,
                    coalesce(sum(area_m2) FILTER (WHERE released_on IS NOT NULL), 0) AS released_m2
-            FROM ({_FILTERED_SQL}) GROUP BY park_id
+            FROM ({source}) GROUP BY park_id
         )
-        SELECT agg.park_id AS id, pk.name AS label, agg.parcels, agg.area_m2, agg.released_m2,
-               ST_AsWKB(pk.geometry) AS wkb
-        FROM agg JOIN parks pk USING (park_id)
+        SELECT agg.park_id AS id, pk.name AS label, coalesce(pk.name_en, pk.name) AS label_en,
+               v.name_zh AS village_zh, v.name_en AS village_en,
+               agg.parcels, agg.area_m2, agg.released_m2, ST_AsWKB(pk.geometry) AS wkb
+        FROM agg JOIN parks pk ON pk.park_id = agg.park_id
+        LEFT JOIN villages v ON v.code = pk.village_code
         ORDER BY id
-        """,  # noqa: S608 - the filter is a constant of this module
+        """,  # noqa: S608 - the filter is built from constants; values are bound
         params,
     ).df()
     df["polygon"] = maps.rings(df.pop("wkb"))
     return _with_share(df)
 
 
-def _cells(cur: Cursor, params: dict, budget: int) -> tuple[pd.DataFrame, int]:
+def _cells(cur: Cursor, source: str, params: dict, budget: int) -> tuple[pd.DataFrame, int]:
     """Parcels of the map's filter summed on square cells (cells.square_cells)."""
-    frame, cell = cells.square_cells(cur, source=_FILTERED_SQL, params=params, budget=budget,
+    frame, cell = cells.square_cells(cur, source=source, params=params, budget=budget,
                                      sizes=CELL_SIZES_M, prune_by_extent=True)
     frame["label"] = None
     return frame, cell
 
 
 _with_share = cells.with_share
+
+
+def extent(md: MapData) -> tuple[float, float, float, float] | None:
+    """The bounding box (lon/lat) of what md draws, or None when it draws nothing."""
+    if md.frame.empty:
+        return None
+    rings = maps.rings(md.frame["wkb"]) if "wkb" in md.frame else md.frame["polygon"]
+    pts = np.array([xy for ring in rings for xy in ring], dtype=float).reshape(-1, 2)
+    if not len(pts):
+        return None
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
 
 
 def share_color(share: np.ndarray) -> np.ndarray:
@@ -224,7 +269,7 @@ class MapView:
     shown: int
     budget: int
     cell_m: int | None
-    zoom: float
+    zoom: float  # fit_view's zoom for what the layer draws
     layer: pdk.Layer
 
     @property
@@ -244,8 +289,9 @@ def parcel_view(
 ) -> MapView:
     """parcel_map with its layer built: what a page draws for the parcels matching the filter."""
     md = parcel_map(cur, as_of=as_of, statuses=statuses, village_code=village_code, budget=budget)
-    return MapView(md.level, md.parcels, md.shown, md.budget, md.cell_m, zoom_for(md),
-                   layer(md, lang=lang, layer_id=layer_id))
+    box = extent(md)
+    zoom = fit_view(box, max_zoom=DEFAULT_ZOOM)["zoom"] if box else DEFAULT_ZOOM
+    return MapView(md.level, md.parcels, md.shown, md.budget, md.cell_m, zoom, layer(md, lang=lang, layer_id=layer_id))
 
 
 def firms_view(
@@ -260,7 +306,7 @@ def firms_view(
 def legend_items(md: MapData | MapView, lang: str = "zh") -> list[tuple[str, list[int]]]:
     """Legend pairs: release statuses for parcels, the released-share ramp for aggregates."""
     if not md.aggregated:
-        return maps.legend_items(lang)
+        return [(S.RELEASE_STATUS.label(code, lang), color) for code, color in maps.STATUS_COLORS.items()]
     colors = share_color(np.array(SHARE_STOPS)).tolist()
     return [(t("legend_share", lang, share=f"{s:.0%}"), c) for s, c in zip(SHARE_STOPS, colors, strict=True)]
 
@@ -283,22 +329,10 @@ class CompactDeck(pdk.Deck):
                           ensure_ascii=False)
 
 
-def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 12.3,
+def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = DEFAULT_ZOOM,
          **options: Any) -> CompactDeck:
     """maps.deck (options such as basemap passed on), sent as compact JSON."""
     built = maps.deck(layers, center=center, zoom=zoom, **options)
     compact = CompactDeck.__new__(CompactDeck)
     compact.__dict__.update(built.__dict__)
     return compact
-
-
-def zoom_for(md: MapData, default: float = 12.3) -> float:
-    """An opening zoom that shows the whole drawn extent (city-scale data spans far more than a street)."""
-    if md.frame.empty:
-        return default
-    pts = np.array([xy for ring in md.frame["polygon"] for xy in ring[:1]]) if "polygon" in md.frame else None
-    if pts is None or pts.size == 0:
-        return default
-    span = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 1e-6)
-    # at zoom z the world's 360 degrees span 256 * 2**z pixels; fit the extent in about 900
-    return float(min(default, max(7.0, math.log2(360.0 * 900 / 256 / span))))

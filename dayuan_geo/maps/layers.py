@@ -241,11 +241,6 @@ def deck(layers: list[pdk.Layer], *, center: tuple[float, float], zoom: float = 
     )
 
 
-def legend_items(lang: str = "zh") -> list[tuple[str, list[int]]]:
-    """(label, rgba) pairs for the release-status legend drawn next to a map."""
-    return [(S.RELEASE_STATUS.label(code, lang), color) for code, color in STATUS_COLORS.items()]
-
-
 EARTH_CIRCUMFERENCE_M = 40_075_016.686
 TILE_PX = 512  # deck.gl's world is 512 pixels wide at zoom 0
 
@@ -314,18 +309,3 @@ def changes_layer(df: pd.DataFrame, *, labels: dict[str, str], key: str, name_co
     return pdk.Layer("PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
                      get_line_color=[40, 40, 40, 220], line_width_min_pixels=1, stroked=True, filled=True,
                      pickable=True)
-
-
-def fit_view(bounds: tuple[float, float, float, float], *, width_px: int = 1000, height_px: int = 560,
-             max_zoom: float = 15.0) -> tuple[tuple[float, float], float]:
-    """Centre and zoom at which deck.gl (512-pixel Web Mercator tiles) shows bounds whole."""
-    minx, miny, maxx, maxy = bounds
-    center = ((minx + maxx) / 2, (miny + maxy) / 2)
-
-    def merc_y(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    dx = max(maxx - minx, 1e-9) / 360.0  # share of the world's width
-    dy = max(merc_y(maxy) - merc_y(miny), 1e-9) / (2 * math.pi)
-    zoom = math.log2(min(width_px / (512 * dx), height_px / (512 * dy))) - 0.15  # a small margin
-    return center, float(max(1.0, min(max_zoom, zoom)))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from dayuan_geo.land import queries as land
+from dayuan_geo.maps.view import fit_view
 
 from .conftest import SCREENSHOTS
 
@@ -75,6 +75,7 @@ def test_search_then_click_opens_the_story_and_csv_has_a_bom(app_server, page, d
     page.wait_for_selector("text=华邦物流园整治项目", timeout=10_000)
     page.screenshot(path=str(SCREENSHOTS / "land.png"))
 
+    page.get_by_role("tab", name="地块清单").click()  # the list and its exports: built when their tab opens
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="导出 CSV").click()
     download = info.value
@@ -96,7 +97,7 @@ def test_a_link_reproduces_a_view_and_a_computed_click_opens_another_parcel(app_
     in_park = parcels[parcels["park_id"] == PARK]
     target = in_park.loc[in_park["area_m2"].idxmax()]
     x0, y0, x1, y1 = in_park.total_bounds
-    view = land.fit_view((x0, y0, x1, y1))  # what the page draws for ?park=P00002
+    view = fit_view((x0, y0, x1, y1))  # what the page draws for ?park=P00002
     point = target.geometry.representative_point()
     dx, dy = _pixel_offset(view, point.x, point.y)
 
@@ -117,3 +118,33 @@ def test_a_link_reproduces_a_view_and_a_computed_click_opens_another_parcel(app_
     unexpected = [u for u in bad_responses if not _known_deep_link_probe(u)]
     assert unexpected == []
     assert all("404" in e for e in page.console_errors), page.console_errors
+
+
+def test_each_interaction_runs_the_script_once(app_server, browser, demo_dir):
+    """Choosing a village, clicking a parcel, switching the story's tab and stepping the time slider
+    each cost exactly one script run: nothing the page draws asks for another (counted from the
+    websocket, as the browser benchmark counts)."""
+    from benchmarks import browser as bench
+    from dayuan_geo.maps.view import fit_view
+
+    target = bench.pick_target(demo_dir)
+    page, wire = bench.new_page(browser)
+    try:
+        load = bench.measure(page, wire, lambda: (page.goto(app_server.url + "/land"), bench._canvas(page)),
+                             first_load=True)
+        assert load.runs == 1
+        choose = bench._choose_village(page, target)
+        steps = {"filter change": bench.measure(page, wire, choose)}
+        page.keyboard.press("Escape")
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
+        steps["map click"] = bench.measure(page, wire, bench._click_map(page, fit_view(target.extent), target))
+        tab = page.get_by_role("tab", name=bench.STORY_TAB)
+        tab.wait_for(timeout=30_000)
+        steps["tab switch"] = bench.measure(page, wire, tab.click)
+        steps["time slider"] = bench.measure(page, wire, bench._slider_step(page))
+        assert {name: (m.reruns_asked, m.runs) for name, m in steps.items()} == {
+            name: (1, 1) for name in steps}
+        assert "village=" + target.village_code in page.url and "parcel=" in page.url and "month=" in page.url
+        assert page.errors == []
+    finally:
+        page.context.close()

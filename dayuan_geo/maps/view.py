@@ -1,0 +1,36 @@
+"""The one zoom formula: the Web Mercator view (centre and zoom) that shows an extent whole.
+
+Every map opens on `fit_view(extent)`: the overview on the street, the land explorer on its
+selection, the import preview on the rows it would change. deck.gl draws the world 512 pixels wide
+at zoom 0, so an extent spanning a share s of the world's width fits w pixels at zoom log2(w / 512 / s).
+"""
+
+from __future__ import annotations
+
+import math
+
+Extent = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat (WGS 84)
+TILE_PX = 512
+DEFAULT_WIDTH_PX = 760
+DEFAULT_HEIGHT_PX = 600
+MARGIN = 0.8  # the extent fills at most this share of the map, so its edges stay visible
+
+
+def _merc_y(lat: float) -> float:
+    lat = max(min(lat, 85.0), -85.0)
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def fit_view(extent: Extent, *, width_px: int = DEFAULT_WIDTH_PX, height_px: int = DEFAULT_HEIGHT_PX,
+             max_zoom: float = 17.0, min_zoom: float = 3.0) -> dict[str, float]:
+    """{longitude, latitude, zoom} at which a map of width_px x height_px shows extent whole."""
+    x0, y0, x1, y1 = (float(v) for v in extent)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
+        raise ValueError(f"extent must be finite (min lon, min lat, max lon, max lat), not {extent!r}")
+    if width_px < 1 or height_px < 1:
+        raise ValueError(f"map size must be at least 1 x 1 pixels, not {width_px} x {height_px}")
+    span_x = max(x1 - x0, 1e-7) / 360.0
+    span_y = max(_merc_y(y1) - _merc_y(y0), 1e-7) / (2 * math.pi)
+    zoom = min(math.log2(width_px * MARGIN / (TILE_PX * span_x)), math.log2(height_px * MARGIN / (TILE_PX * span_y)))
+    zoom = max(min_zoom, min(max_zoom, zoom))
+    return {"longitude": round((x0 + x1) / 2, 6), "latitude": round((y0 + y1) / 2, 6), "zoom": round(zoom, 2)}
