@@ -40,7 +40,7 @@ from dayuan_geo.ingest.guard import Limits, Raw, Refused, short
 from dayuan_geo.ingest.merge import merge, parse_rows
 from dayuan_geo.ingest.parse import geometry_from_columns, parse_crs, to_wgs84
 from dayuan_geo.ingest.report import ImportResult, ProgressFn, Report, _noop
-from dayuan_geo.maps.layers import fit_view
+from dayuan_geo.maps.view import fit_view
 
 MODES = ("append", "upsert", "replace")
 __all__ = ["MODES", "ImportResult", "Report", "key_columns", "parse_constants", "parse_mapping", "preview_view",
@@ -53,7 +53,8 @@ def preview_view(preview: pd.DataFrame) -> tuple[tuple[float, float], float] | N
     if not geoms:
         return None
     bounds = tuple(float(v) for v in shapely.total_bounds(np.array(geoms, dtype=object)))
-    return fit_view(bounds, height_px=480, max_zoom=17.0)
+    view = fit_view(bounds, height_px=480, max_zoom=17.0)  # the one zoom formula of every map
+    return (view["longitude"], view["latitude"]), view["zoom"]
 
 
 _PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[\\/](?:[^\s\\/'\"]+[\\/])+")

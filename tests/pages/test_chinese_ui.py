@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.latin import stray_words
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
     "pages/overview.py": ("leader", "viewer"),
     "pages/land.py": ("leader", "viewer"),

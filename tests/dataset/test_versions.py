@@ -21,7 +21,7 @@ from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import Sample, uscc
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def firm_csv(path: Path, sample: Sample, ids: list[str], risk: str = "一般") -> Path:

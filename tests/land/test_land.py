@@ -33,7 +33,7 @@ from dayuan_geo.overview import queries as overview
 from dayuan_geo.text import md_text
 
 AS_OF = dt.date(2026, 11, 20)
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STORY_PARCEL = "P00002-01"  # Huabang park: released, with a project that is overdue
 MI_LONG = "440111021202"  # 米龙村委会
 

@@ -24,7 +24,7 @@ from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import uscc
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def current(directory: Path, table: str) -> pd.DataFrame:

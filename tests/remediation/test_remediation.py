@@ -28,7 +28,7 @@ from dayuan_geo.store import Store
 from dayuan_geo.text import md_text
 
 AS_OF = dt.date(2026, 11, 20)
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/remediation.py"
 
 

@@ -14,10 +14,9 @@ from streamlit.testing.v1 import AppTest
 from dayuan_geo import auth
 from dayuan_geo.dataset import versions
 from dayuan_geo.overview import queries
+from tests.conftest import AS_OF
 
-from .conftest import AS_OF
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(autouse=True)
@@ -163,4 +162,4 @@ def test_the_served_app_refuses_clear_cache_messages(monkeypatch):
     AppSession._handle_clear_cache_request(Session())  # what a client's clear_cache message runs
     cached(1)
     assert calls == [1]  # still cached
-    assert "refuse_clear_cache()" in (Path(__file__).resolve().parents[1] / "server.py").read_text()
+    assert "refuse_clear_cache()" in (Path(__file__).resolve().parents[2] / "server.py").read_text()

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dayuan_geo.text import md_text
 from tests.hostile.names import FIRM_SUFFIX, HOSTILE, write_hostile_dataset
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 PAGES = {  # page file -> the roles that may open it (dayuan_geo.access.PAGE_ROLES)
     "pages/overview.py": ("leader", "planner", "inspector", "viewer"),

@@ -16,7 +16,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 
 AS_OF = dt.date(2026, 11, 20)
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from dayuan_geo.store import Store
 
 AS_OF = dt.date(2026, 11, 20)
 Y0 = dt.date(2026, 1, 1)
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from dayuan_geo.maps import basemap as B
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TEMPLATE = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
 # AMap's coordinate-convert service: WGS 84 -> GCJ-02 (see test_chinacrs.py)
 AMAP_PAIR = ((116.481499, 39.990475), (116.487585177952, 39.991754014757))

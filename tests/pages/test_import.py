@@ -14,7 +14,7 @@ from dayuan_geo.dataset import versions
 from dayuan_geo.ingest import run as ingest
 from tests.hostile.corpus import Sample, parcel_rows
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture()
