@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 
-CHROMIUM = os.environ.get("DAYUAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = str(settings.get("DAYUAN_CHROMIUM"))
 SOFTWARE_GL_ARGS = ["--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--disable-gpu"]
 COMMON_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]

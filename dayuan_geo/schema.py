@@ -6,12 +6,12 @@ nothing else spells a column or a status value.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from dayuan_geo import settings
 from dayuan_geo.uscc import USCC_ALPHABET, USCC_WEIGHTS  # noqa: F401  (demo/build.py reads them here)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -226,7 +226,7 @@ def _catalogue_from(path: str) -> StageCatalogue:
 
 def stage_catalogue() -> StageCatalogue:
     """The catalogue in force: $DAYUAN_STAGES_FILE if set, else the one shipped with the package."""
-    return _catalogue_from(os.environ.get("DAYUAN_STAGES_FILE") or str(DEFAULT_STAGES_FILE))
+    return _catalogue_from(str(settings.get("DAYUAN_STAGES_FILE") or DEFAULT_STAGES_FILE))
 
 
 @dataclass(frozen=True)

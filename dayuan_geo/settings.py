@@ -62,6 +62,16 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _positive(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("a number above 0") from None
+    if not value > 0:
+        raise ValueError("a number above 0")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw
 
@@ -89,6 +99,12 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("DAYUAN_IMPORT_MAX_BYTES", _whole(1), None, "largest file an import reads"),
     Variable("DAYUAN_IMPORT_MAX_FEATURES", _whole(1), None, "most rows or features an import reads"),
     Variable("DAYUAN_IMPORT_MAX_VERTICES", _whole(1), None, "most vertices an import reads"),
+    Variable("DAYUAN_IMPORT_MAX_MEMORY", _whole(1), None, "bytes of memory the child process reading a file may use"),
+    Variable("DAYUAN_IMPORT_MAX_SECONDS", _positive, None, "seconds the child process reading a file may take"),
+    Variable("DAYUAN_IMPORT_EXTENT_MARGIN_M", _positive, None,
+             "metres outside the street beyond which an imported feature is a row error"),
+    Variable("DAYUAN_IMPORT_MAX_AREA_SHARE", _positive, None,
+             "share of the street's area above which an imported parcel or park is a row error"),
     Variable("DAYUAN_MAP_POLYGON_BUDGET", _whole(1), None, "polygons a map may send"),
     Variable("DAYUAN_CONFIG", _path, None, "the site configuration (default: config/dayuan.toml)"),
     Variable("DAYUAN_BASEMAP", _text, "", "base map: none, public, a configured source or a tile URL template"),
@@ -96,6 +112,8 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("DAYUAN_BASEMAP_ATTRIBUTION", _text, "", "the custom tile URL's attribution"),
     Variable("DAYUAN_BENCH_AS_OF", _date, None, "the benchmark's data date (set by the benchmark itself)"),
     Variable("DAYUAN_CRASH_AT", _text, "", "tests only: the named point at which a writer kills itself"),
+    Variable("DAYUAN_REQUIRE_BROWSER", _flag, False, "tests only: 1 makes the Chromium tests fail instead of skip"),
+    Variable("DAYUAN_CHROMIUM", _path, Path("/usr/bin/chromium"), "the Chromium the benchmark and browser tests drive"),
 )}
 
 

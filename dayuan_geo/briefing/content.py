@@ -18,6 +18,7 @@ import pandas as pd
 from dayuan_geo import schema as S
 from dayuan_geo.briefing import charts
 from dayuan_geo.overview import attention, leadership, queries, views
+from dayuan_geo.safety import inspections
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import fmt_area, t
 
@@ -158,7 +159,8 @@ def _villages(ranking: pd.DataFrame, lang: str, role: str) -> Table:
 
 
 def _inspections(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str) -> Table:
-    by = safety.inspections_breakdown(cur, start=start, end=end).groupby("outcome", sort=False)["inspections"].sum()
+    found = inspections.inspections_breakdown(cur, start=start, end=end)
+    by = found.groupby("outcome", sort=False)["inspections"].sum()
     rows = tuple((S.INSPECTION_OUTCOME.label(code, lang), _n(n)) for code, n in by.items())
     return Table((S.column_label("inspections", "outcome", lang), t("brief_col_count", lang)), rows, (3, 2),
                  (False, True))

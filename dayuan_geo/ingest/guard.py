@@ -6,7 +6,6 @@ unpacked before the archive's members, sizes and ratios are checked.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import zipfile
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from dayuan_geo import settings
 from dayuan_geo.ingest.report import say
 
 
@@ -45,15 +45,9 @@ class Limits:
         for field_name, kind in (("max_bytes", int), ("max_features", int), ("max_vertices", int),
                                  ("max_memory", int), ("max_seconds", float), ("extent_margin_m", float),
                                  ("max_area_share", float)):
-            raw = os.environ.get(f"DAYUAN_IMPORT_{field_name.upper()}")
-            if raw:
-                try:
-                    number = kind(raw)
-                except ValueError:
-                    raise ValueError(f"DAYUAN_IMPORT_{field_name.upper()}={raw!r} is not a number") from None
-                if not number > 0:
-                    raise ValueError(f"DAYUAN_IMPORT_{field_name.upper()}={raw!r} must be above 0")
-                values[field_name] = number
+            value = settings.get(f"DAYUAN_IMPORT_{field_name.upper()}")  # validated there
+            if value is not None:
+                values[field_name] = kind(value)
         return cls(**values)
 
 

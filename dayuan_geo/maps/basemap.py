@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pydeck as pdk
 
-from dayuan_geo import chinacrs
+from dayuan_geo import chinacrs, settings
 from dayuan_geo.schema import PROJECT_DIR
 
 CONFIG_ENV = "DAYUAN_CONFIG"
@@ -113,9 +113,7 @@ class Settings:
 # ---- config ----------------------------------------------------------------------------------
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    raw = env.get(CONFIG_ENV)
-    return Path(raw).expanduser() if raw else DEFAULT_CONFIG
+    return settings.get(CONFIG_ENV, environ=environ) or DEFAULT_CONFIG
 
 
 def _expand_env(text: str, environ: Mapping[str, str]) -> str:
@@ -200,7 +198,7 @@ def from_env_template(url: str, *, environ: Mapping[str, str] | None = None) -> 
     $DAYUAN_BASEMAP_CRS and $DAYUAN_BASEMAP_ATTRIBUTION."""
     env = os.environ if environ is None else environ
     spec = {"label_zh": "自定义底图", "label_en": "Custom tiles", "url": url,
-            "crs": env.get(CRS_ENV, "wgs84"), "attribution": env.get(ATTRIBUTION_ENV, ""),
+            "crs": settings.get(CRS_ENV, environ=env), "attribution": settings.get(ATTRIBUTION_ENV, environ=env),
             "subdomains": "abc"}
     return source_from_mapping(CUSTOM, spec, environ=env)
 
@@ -236,7 +234,7 @@ def settings_from_mapping(config: Mapping[str, Any], *, environ: Mapping[str, st
     default = str(table.get("default", NONE))
     if default not in sources and default not in unavailable:
         raise ValueError(f"basemap.default: {default!r} is not none, public or a configured source")
-    override = env.get(BASEMAP_ENV, "").strip()
+    override = settings.get(BASEMAP_ENV, environ=env).strip()
     if override:
         if override in sources or override in unavailable:
             default = override

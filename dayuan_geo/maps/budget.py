@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.maps import cells
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.view import fit_view
@@ -49,12 +49,7 @@ DEFAULT_ZOOM = 12.3  # a map with nothing to frame opens on the street at this z
 
 def polygon_budget() -> int:
     """The polygons a map may send: $DAYUAN_MAP_POLYGON_BUDGET if set, else DEFAULT_POLYGON_BUDGET."""
-    raw = os.environ.get(BUDGET_ENV, "").strip()
-    if not raw:
-        return DEFAULT_POLYGON_BUDGET
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{BUDGET_ENV} must be a whole number of polygons of at least 1, not {raw!r}")
-    return int(raw)
+    return settings.get(BUDGET_ENV) or DEFAULT_POLYGON_BUDGET
 
 
 @dataclass(frozen=True)
