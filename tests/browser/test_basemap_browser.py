@@ -235,7 +235,7 @@ def packaged_app(demo_dir, browser, tmp_path_factory):
 
     from dayuan_geo.maps import tilepack
 
-    from ..test_basemap import make_mbtiles
+    from tests.maps.test_basemap import make_mbtiles
 
     villages = pd.read_parquet(demo_dir / "villages.parquet")
     xmin, ymin, xmax, ymax = shapely.total_bounds(shapely.from_wkb(villages["geometry"].to_numpy()))
