@@ -236,7 +236,11 @@ def allowed_pages(pages: list) -> list:
     if not allowed:
         st.error(t("no_role", name=who.name))
         st.stop()
-    return allowed
+    # a page the role may not open answers at its own address with a page that says so, instead of
+    # Streamlit's "page not found" and a silent jump to the overview
+    denied = [st.Page("pages/not_allowed.py", title=t("not_allowed_title"), url_path=page_key(p), visibility="hidden")
+              for p in pages if p not in allowed]
+    return allowed + denied
 
 
 def page_key(page: Any) -> str:

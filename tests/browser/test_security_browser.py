@@ -98,6 +98,8 @@ def test_viewer_never_receives_blacklisted_names(secured, page, demo_dir):
         assert not found(frames, text, names), (url, found(frames, text, names)[:3])
         assert not found(frames, text, codes), url
         assert "审计日志：导出与导入" not in text and "风险企业" not in page.title()
+        if url.split("?")[0] in ("/firms", "/remediation", "/import", "/audit"):
+            assert "无权查看此页面" in text, url  # told so, not silently sent to the overview
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
         assert len(nav) <= 2, (url, nav)  # overview and the land map only
         assert not page.locator('[data-testid="stException"]').count()
