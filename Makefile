@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench browser-deps
+.PHONY: run test lint bench browser-deps fonts
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 ## run: the dashboard on the demo dataset (built on first run), at http://localhost:$(PORT)
-run: $(VENV)/.installed
+run: $(VENV)/.installed fonts
 	$(PY) -m dayuan_geo demo --if-missing
 	$(PY) -m streamlit run server.py --server.port $(PORT) --browser.gatherUsageStats false
 
@@ -37,4 +37,13 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	else \
 		echo "Browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk poppler-utils (they are skipped without it)"; \
+	fi
+
+# The monthly briefing embeds Noto Sans CJK (Debian's fonts-noto-cjk): installed for `make run` when missing and root.
+fonts:
+	@if fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	else \
+		echo "The monthly briefing needs CJK fonts: sudo apt-get install -y fonts-noto-cjk"; \
 	fi
