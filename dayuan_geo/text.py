@@ -150,6 +150,7 @@ _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2
 # width) placed inside the pattern does.
 _AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?=@)")
 WORD_JOINER = "\u2060"
+_BIDI_SET = frozenset(chr(c) for c in _BIDI_CONTROLS)
 
 
 def md_text(value: object, *, empty: str = "") -> str:
@@ -164,3 +165,12 @@ def md_text(value: object, *, empty: str = "") -> str:
         return empty
     text = _AUTOLINK.sub(WORD_JOINER, text)
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else (" " if ch in "\r\n\t" else ch) for ch in text)
+
+
+def terminal_text(value: object) -> str:
+    """Text from the data made inert for a terminal (the command line's history, reports): control
+    characters (escape sequences that move the cursor, clear the screen or rewrite the title) and
+    bidirectional overrides show as \\xNN / \\uNNNN instead of acting."""
+    text = "" if value is None else str(value)
+    return "".join(ch if ch.isprintable() and ch not in _BIDI_SET else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)

@@ -8,6 +8,7 @@ from dayuan_geo import schema as S
 from dayuan_geo.cli.common import _data_dir
 from dayuan_geo.dataset import versions
 from dayuan_geo.ingest import run as ingest
+from dayuan_geo.text import terminal_text
 
 
 def cmd_import(args) -> int:
@@ -56,8 +57,9 @@ def cmd_history(args) -> int:
     for h in rows:
         mark = "*" if h["current"] else " "
         nums = [("" if h[k] is None else str(h[k])) for k in ("added", "changed", "removed")]
-        what = h["file"] or h["note"]
-        print(f"{mark}{h['version']:>6}  {str(h['created_at'])[:19]:20} {h['user'][:12]:12} {h['table'][:14]:14} "
+        what = terminal_text(h["file"] or h["note"])  # an uploaded file's name may carry escape sequences
+        user, table = terminal_text(h["user"]), terminal_text(h["table"])
+        print(f"{mark}{h['version']:>6}  {str(h['created_at'])[:19]:20} {user[:12]:12} {table[:14]:14} "
               f"{(h['mode'] or h['source'] or '')[:8]:8} {nums[0]:>6} {nums[1]:>6} {nums[2]:>6}  {what}")
     return 0
 

@@ -234,7 +234,6 @@ def packaged_app(demo_dir, browser, tmp_path_factory):
     import shutil
 
     from dayuan_geo.maps import tilepack
-
     from tests.maps.test_basemap import make_mbtiles
 
     villages = pd.read_parquet(demo_dir / "villages.parquet")

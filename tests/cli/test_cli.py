@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -140,3 +141,21 @@ def test_kpis_on_a_damaged_file_exits_2_with_one_line(data_copy, damage):
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "parcels.parquet" in r.stderr
     assert "Traceback" not in r.stderr and "duckdb" not in r.stderr.lower()
+
+
+def test_history_shows_escape_sequences_in_file_names_as_text(data_copy):
+    """An uploaded file's name (and the uploader's) reach `history` as text: an escape sequence that
+    would clear the terminal or recolour it, or a right-to-left override, is printed escaped."""
+    import pandas as pd
+
+    from dayuan_geo.dataset import versions
+
+    targets = pd.read_parquet(data_copy / "targets.parquet")
+    manifest = dataset.read_manifest(data_copy)
+    versions.publish(data_copy, {"targets": targets}, source="imported", as_of=dt.date.fromisoformat(manifest["as_of"]),
+                     change={"user": "li\x1b]0;owned\x07", "file": "目标\x1b[2J\u202egpj.xlsx", "table": "targets",
+                             "mode": "upsert", "added": 0, "changed": 1, "removed": 0})
+    result = run("history", data_dir=data_copy)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout and "\x07" not in result.stdout
+    assert "目标\\x1b[2J\\u202egpj.xlsx" in result.stdout
