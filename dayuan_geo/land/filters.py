@@ -20,9 +20,9 @@ MAX_SEARCH_CHARS = 100
 
 def _codes(values: Iterable[str], enum: S.Enum, what: str) -> tuple[str, ...]:
     out = tuple(dict.fromkeys(values))
-    unknown = [v for v in out if v not in enum.codes]
+    unknown = [v for v in out if v not in enum.choices]  # 未知 is a value a descriptive column may hold
     if unknown:
-        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}; expected {', '.join(enum.codes)}")
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}; expected {', '.join(enum.choices)}")
     return out
 
 

@@ -53,8 +53,8 @@ def _metric(expr: str) -> str:
 
 def _check(values: tuple[str, ...], enum: S.Enum) -> list[str]:
     for v in values:
-        if v not in enum.codes:
-            raise ValueError(f"unknown {enum.name} {v!r}; known: {', '.join(enum.codes)}")
+        if v not in enum.choices:  # 未知 is a value a descriptive column may hold
+            raise ValueError(f"unknown {enum.name} {v!r}; known: {', '.join(enum.choices)}")
     return list(values)
 
 

@@ -606,3 +606,18 @@ def test_viewer_sees_no_firm_names_and_cannot_export(app_env, files):
     assert at.get("download_button") == []
     assert any("无导出权限" in c.value for c in at.caption)
     assert not any("dayuan_geo export" in c.value for c in at.code)
+
+
+def test_unknown_planned_use_is_a_value_the_filters_take(data_copy):
+    """An import may leave a descriptive column unknown (未知): the filter selects exactly those parcels."""
+    from dayuan_geo.dataset import versions
+    from dayuan_geo.store import Store
+
+    parcels = gpd.read_parquet(data_copy / "parcels.parquet")
+    parcels.loc[parcels.index[:5], "planned_use"] = S.UNKNOWN
+    versions.publish(data_copy, {"parcels": parcels}, source="imported", as_of=AS_OF)
+    cur = Store(data_copy).cursor()
+    summary = land.selection_summary(cur, filters=F.LandFilters(planned_uses=(S.UNKNOWN,)), view_date=AS_OF)
+    assert summary["parcels"] == 5
+    with pytest.raises(ValueError, match="planned use"):
+        F.LandFilters(planned_uses=("nowhere",))
