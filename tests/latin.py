@@ -7,7 +7,8 @@ import re
 # Words that may stay Latin on the Chinese UI, and why.
 ALLOWED_WORDS = {
     # file formats, standards and coordinate systems a planner types or picks by that name
-    "CSV", "XLSX", "Excel", "GeoJSON", "GeoParquet", "GeoPackage", "Shapefile", "File", "Geodatabase", "zip",
+    "CSV", "XLSX", "Excel", "PDF", "Word",
+    "GeoJSON", "GeoParquet", "GeoPackage", "Shapefile", "File", "Geodatabase", "zip",
     "WGS", "GCJ", "BD", "CGCS", "EPSG", "GB", "UTC", "PNG", "SVG", "TOML", "JSON",
     # units
     "m", "km", "MB", "ha",
@@ -35,7 +36,13 @@ ID_PATTERN = re.compile(r"^(?:[PFRGI]\d{4,}(?:-\d+)?|G\d{12}-\d+|[0-9A-Z]{18}|v\
 WORD = re.compile(r"[A-Za-z0-9_]+(?:[-'][A-Za-z0-9]+)*")
 
 
+# a link column's address (/remediation?park=P00002), which a table's accessible copy carries: the cell
+# itself shows its label (查看)
+APP_LINK = re.compile(r"/(?:overview|land|remediation|firms|import|audit)?\?[\w=&%.\-]*")
+
+
 def stray_words(text: str) -> list[str]:
     """Latin words in text that are not allowed on the Chinese UI."""
+    text = APP_LINK.sub(" ", text)
     words = {w for w in WORD.findall(text) if re.search("[A-Za-z]", w)}
     return sorted(w for w in words if w not in ALLOWED_WORDS | LAND_USE_CODES and not ID_PATTERN.match(w))

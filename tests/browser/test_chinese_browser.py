@@ -90,8 +90,7 @@ def walk(page) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(("user", "paths"), [
     ("leader1", ("overview", "land", "remediation", "firms", "audit")),
-    pytest.param("planner1", ("import",), marks=pytest.mark.xfail(
-        reason="the import page's version history shows UTC ISO times and the demo's English note", strict=False)),
+    ("planner1", ("import",)),
 ])
 def test_chinese_ui_has_no_stray_latin_words(served, page, user, paths):
     page.set_default_timeout(90_000)
