@@ -18,6 +18,7 @@ import pytest
 from dayuan_geo import schema as S
 from dayuan_geo.cli import export as export_cli
 from dayuan_geo.cli import main as cli
+from dayuan_geo.land import filters as F
 from dayuan_geo.land import queries as land
 
 
@@ -144,9 +145,9 @@ def test_command_line_refusals(demo_dir, tmp_path):
 
 
 def test_the_pages_command_exports_the_pages_selection(store, demo_dir, tmp_path, capsys):
-    f = land.LandFilters(villages=("440111021202",), statuses=("released", "transferred"), planned_uses=("M0",),
+    f = F.LandFilters(villages=("440111021202",), statuses=("released", "transferred"), planned_uses=("M0",),
                          released_from=dt.date(2021, 1, 1), area_min=9_000)
-    command = land.cli_command(f, lang="en")
+    command = F.cli_command(f, lang="en")
     words = shlex.split(command)
     assert words[:5] == ["python", "-m", "dayuan_geo", "export", "parcels"]
     out = tmp_path / "same.csv"
@@ -154,7 +155,7 @@ def test_the_pages_command_exports_the_pages_selection(store, demo_dir, tmp_path
     assert cli.main(["--data-dir", str(demo_dir), *words[3:]]) == 0
     page = land.selection_table(store.cursor(), filters=f, limit=None)
     assert sorted(r["Parcel ID"] for r in read_csv(out)) == sorted(page["parcel_id"]) != []
-    assert land.cli_command(land.LandFilters(search="华邦")) is None  # id-or-name search: no CLI equivalent
+    assert F.cli_command(F.LandFilters(search="华邦")) is None  # id-or-name search: no CLI equivalent
 
 
 def test_parse_filters_groups_and_types():

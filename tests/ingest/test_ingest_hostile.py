@@ -77,4 +77,4 @@ def test_limits_come_from_the_environment(data_copy, tmp_path, monkeypatch):
     assert report.status == "refused" and "at most 2" in report.to_text()
     monkeypatch.setenv("DAYUAN_IMPORT_MAX_FEATURES", "lots")
     report = ingest.run_import(path, table="parcels", directory=data_copy, user="t", role="planner").report
-    assert report.status == "refused" and "not a number" in report.to_text()
+    assert report.status == "refused" and "DAYUAN_IMPORT_MAX_FEATURES='lots' is not valid" in report.to_text()

@@ -72,7 +72,7 @@ def test_env_names_a_source_or_gives_a_template():
 @pytest.mark.parametrize(("env", "message"), [
     ({"DAYUAN_BASEMAP": "osm"}, "DAYUAN_BASEMAP"),
     ({"DAYUAN_BASEMAP": "http://x/{z}/{x}.png"}, "lacks {y}"),
-    ({"DAYUAN_BASEMAP": TEMPLATE, "DAYUAN_BASEMAP_CRS": "bd09"}, "crs"),
+    ({"DAYUAN_BASEMAP": TEMPLATE, "DAYUAN_BASEMAP_CRS": "bd09"}, "DAYUAN_BASEMAP_CRS.*wgs84, gcj02"),
     ({"DAYUAN_BASEMAP": "javascript://{z}{x}{y}"}, "http://, https:// or /"),
 ])
 def test_bad_environment_is_refused_with_the_reason(env, message):
