@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 
 from dayuan_geo import settings
-from dayuan_geo.uscc import USCC_ALPHABET, USCC_WEIGHTS  # noqa: F401  (demo/build.py reads them here)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent

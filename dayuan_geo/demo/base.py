@@ -14,6 +14,7 @@ import pyproj
 import shapely
 
 from dayuan_geo import schema as S
+from dayuan_geo import uscc
 
 CENTER_LONLAT = (113.35, 23.26)
 DEFAULT_AS_OF = dt.date(2026, 11, 20)
@@ -146,17 +147,17 @@ def _names(rng: np.random.Generator, n: int, kinds: tuple[str, ...] | list[str])
 
 def uscc_codes(rng: np.random.Generator, n: int, *, region: str = "440111") -> np.ndarray:
     """n valid unified social credit codes (GB 32100, with a GB 11714 organisation code inside)."""
-    alphabet = np.array(list(S.USCC_ALPHABET))
+    alphabet = np.array(list(uscc.USCC_ALPHABET))
     body = rng.integers(0, 10, size=(n, 8))
     org_w = np.array([3, 7, 9, 10, 5, 8, 4, 2])
     c9 = 11 - (body * org_w).sum(axis=1) % 11
     org_check = np.where(c9 == 10, 33, np.where(c9 == 11, 0, c9))  # 'X' is index 33 below
     prefix = np.array([9, 1] + [int(ch) for ch in region])  # 9 = market regulator, 1 = enterprise
     # index into the USCC alphabet: digits map to themselves; X is its own letter
-    x_index = S.USCC_ALPHABET.index("X")
+    x_index = uscc.USCC_ALPHABET.index("X")
     org_idx = np.where(org_check == 33, x_index, org_check)
     idx17 = np.concatenate([np.tile(prefix, (n, 1)), body, org_idx[:, None]], axis=1)
-    weights = np.array(S.USCC_WEIGHTS)
+    weights = np.array(uscc.USCC_WEIGHTS)
     check = (31 - (idx17 * weights).sum(axis=1) % 31) % 31
     idx = np.concatenate([idx17, check[:, None]], axis=1)
     chars = alphabet[idx]

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 
 from dayuan_geo import schema as S
+from dayuan_geo import uscc
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
@@ -136,16 +137,16 @@ def for_export(df: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
 
 def uscc_label(code: object, *, lang: str = "zh") -> str:
     """What is wrong with a credit code (GB 32100), said in lang; "" when it is valid."""
-    if S.uscc_problem(code) is None:
+    if uscc.uscc_problem(code) is None:
         return ""
     if not isinstance(code, str) or not code:
         return t("fs_uscc_missing", lang)
     if len(code) != 18:
         return t("fs_uscc_length", lang, n=len(code))
-    bad = sorted({ch for ch in code if ch not in S.USCC_ALPHABET})
+    bad = sorted({ch for ch in code if ch not in uscc.USCC_ALPHABET})
     if bad:
         return t("fs_uscc_chars", lang, chars="".join(bad))
-    return t("fs_uscc_digit", lang, expected=S.uscc_check_char(code[:17]))
+    return t("fs_uscc_digit", lang, expected=uscc.uscc_check_char(code[:17]))
 
 
 def _text(value: object) -> str:
