@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
+from dayuan_geo import audit
 from dayuan_geo import schema as S
 from dayuan_geo.cli.export import export_table
 from dayuan_geo.dataset import files as dataset
@@ -22,7 +23,8 @@ def exported(directory, table: str, fmt: str, tmp_path, lang: str = "zh"):
     store = Store(directory)
     try:
         path = tmp_path / f"{table}.{fmt}"
-        export_table(store.cursor(), table, fmt=fmt, path=path, lang=lang)
+        export_table(store.cursor(), table, fmt=fmt, path=path, lang=lang,
+                     audit_as={"user": "test", "role": audit.OPERATOR, "path": tmp_path / "audit.jsonl"})
     finally:
         store.close()
     return path
