@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dayuan_geo import schema as S
 from dayuan_geo.dataset import files as dataset
-from dayuan_geo.dataset import lock, versions
+from dayuan_geo.dataset import integrity, lock, versions
 from dayuan_geo.ingest import run as ingest
 from dayuan_geo.store import Store
 from tests.hostile.corpus import Sample, uscc
@@ -275,8 +276,12 @@ def _republish(directory: Path, table: str, *, keep: int) -> dict:
     """A new version whose `table` keeps only its first `keep` rows (as an import would publish it)."""
     import geopandas as gpd
 
-    frame = gpd.read_parquet(dataset.table_path(directory, table))
-    return versions.publish(directory, {table: frame.head(keep)}, source="import", as_of=dt.date(2026, 11, 20))
+    def read(name: str):
+        return (gpd if S.table(name).has_geometry else pd).read_parquet(dataset.table_path(directory, name))
+
+    tables = {table: read(table).head(keep)}
+    integrity.cascade(tables, read)  # child rows pointing at removed rows go too, as `import --cascade` does
+    return versions.publish(directory, tables, source="import", as_of=dt.date(2026, 11, 20))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -287,7 +292,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("broken", ["", "[]", "{\"files\": {}}", None], ids=["truncated", "list", "no-version",
                                                                               "deleted"])
 def test_a_broken_manifest_stops_restore_and_import_and_says_how_to_recover(data_copy, tmp_path, broken):
-    _republish(data_copy, "parcels", keep=50)  # v2
+    _republish(data_copy, "targets", keep=50)  # v2
     v3 = _republish(data_copy, "firms", keep=7)  # v3
     newest_firms = v3["files"]["firms"]["file"]
     before = sorted(p.relative_to(data_copy).as_posix() for p in data_copy.rglob("*.parquet"))
@@ -320,7 +325,7 @@ def test_a_broken_manifest_stops_restore_and_import_and_says_how_to_recover(data
 
 def test_a_file_damaged_in_place_is_never_restored_and_the_intact_versions_are_named(data_copy):
     v1 = dataset.read_manifest(data_copy)
-    _republish(data_copy, "parcels", keep=50)  # v2 shares firms.parquet with v1
+    _republish(data_copy, "targets", keep=50)  # v2 shares firms.parquet with v1
     _republish(data_copy, "firms", keep=7)  # v3
     name = v1["files"]["firms"]["file"]
     data = bytearray((data_copy / name).read_bytes())

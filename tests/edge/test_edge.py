@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import auth
-from dayuan_geo.dataset import versions
+from dayuan_geo import schema as S
+from dayuan_geo.dataset import integrity, versions
 from dayuan_geo.overview import queries
 from tests.conftest import AS_OF
 
@@ -43,7 +45,10 @@ def _publish_firms(directory: Path, *, keep: int) -> dict:
     """A new version whose firms table holds only its first `keep` rows."""
     manifest = json.loads((directory / "manifest.json").read_text())
     firms = gpd.read_parquet(directory / manifest["files"]["firms"]["file"])
-    return versions.publish(directory, {"firms": firms.head(keep)}, source="import", as_of=AS_OF)
+    tables = {"firms": firms.head(keep)}
+    integrity.cascade(tables, lambda name: (gpd if S.table(name).has_geometry else pd).read_parquet(
+        directory / manifest["files"][name]["file"]))
+    return versions.publish(directory, tables, source="import", as_of=AS_OF)
 
 
 def test_a_run_reads_one_version_even_when_one_is_published_meanwhile(data_copy, monkeypatch):
