@@ -154,14 +154,16 @@ def test_village_ranking_against_the_files(cur, demo_dir):
     released = parcels[on <= ts].groupby("village_code")["area_m2"].sum()
     ytd = parcels[(on >= "2026-01-01") & (on <= ts)].groupby("village_code")["area_m2"].sum()
     open_ = parcels[on.isna() | (on >= "2026-01-01")].groupby("village_code")["area_m2"].sum()
-    share = 660_000 * open_ / open_.sum()
+    targets = pd.read_parquet(demo_dir / "targets.parquet")
+    target = targets.loc[(targets["year"] == AS_OF.year) & (targets["metric"] == "released_area_m2"), "value"].item()
+    share = target * open_ / open_.sum()
     due = share * AS_OF.timetuple().tm_yday / 365
     for code in r.index:
         assert r.at[code, "released_m2"] == pytest.approx(released.get(code, 0), abs=0.1)
         assert r.at[code, "target_share_m2"] == pytest.approx(share.get(code, 0), abs=0.1)
         assert bool(r.at[code, "behind"]) == (ytd.get(code, 0) < due.get(code, 0))
     assert list(r["released_m2"]) == sorted(r["released_m2"], reverse=True)
-    assert r["target_share_m2"].sum() == pytest.approx(660_000)
+    assert r["target_share_m2"].sum() == pytest.approx(target)
     # projects counted where their park lies; overdue as kpis counts them
     projects = _files(demo_dir, "remediation_projects").merge(
         _files(demo_dir, "parks")[["park_id", "village_code"]], on="park_id")
