@@ -240,8 +240,8 @@ def packaged_app(demo_dir, browser, tmp_path_factory):
     xmin, ymin, xmax, ymax = shapely.total_bounds(shapely.from_wkb(villages["geometry"].to_numpy()))
     tiles = {}
     for z in (11, 12, 13):
-        x0, y0 = tile_xy(xmin - 0.05, ymax + 0.05, z)
-        x1, y1 = tile_xy(xmax + 0.05, ymin - 0.05, z)
+        x0, y0 = tile_xy(xmin - 0.15, ymax + 0.15, z)  # the whole view of a wide map, at every zoom it asks
+        x1, y1 = tile_xy(xmax + 0.15, ymin - 0.15, z)
         tiles.update({(z, x, y): TILE_RGB for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)})
     pkg = make_mbtiles(tmp_path_factory.mktemp("pkg") / "street.mbtiles", tiles, attribution=ATTRIBUTION)
     had_static = tilepack.STATIC_DIR.exists()
