@@ -42,7 +42,9 @@ def test_overview_shows_kpis_and_map(app_server, page):
 
 def test_overview_in_english(app_server, page):
     wait_for_app(page, app_server.url + "/?lang=en")
-    page.wait_for_selector("text=Land released", timeout=30_000)
+    # a metric's label, not the first match (an attention table's hidden accessible cell says it too)
+    page.locator('[data-testid="stMetricLabel"]', has_text="Land released").first.wait_for(timeout=30_000)
+    assert "Land released" in page.content()
     assert "Blacklisted firms" in page.content()
     assert "Needs attention" in page.content()
 
