@@ -86,15 +86,21 @@ def area_axis(lang: str = DEFAULT_LANG) -> tuple[float, str]:
     return (10_000.0, ",.4~f") if lang == "zh" else (1.0, ",.0f")
 
 
+def _parsed(value: object) -> object:
+    """An ISO date or time given as text, as a datetime; anything else (or text that is neither) as is."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 def fmt_date(value: object) -> str:
     """A date (or the date of a timestamp) as YYYY-MM-DD; EMPTY for none."""
     if is_empty(value):
         return EMPTY
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
+    value = _parsed(value)
     if isinstance(value, dt.datetime):
         value = value.date()
     return value.isoformat() if isinstance(value, dt.date) else str(value)
@@ -105,11 +111,7 @@ def fmt_time(value: object, lang: str = DEFAULT_LANG) -> str:
     zone is taken as UTC, the way the logs and manifests write them. EMPTY for none."""
     if is_empty(value):
         return EMPTY
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
+    value = _parsed(value)
     if not isinstance(value, dt.datetime):
         return str(value)
     if value.tzinfo is None:
