@@ -27,7 +27,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.text import md_text
 
 PARK_OPTION_LIMIT = 3_000
-MAP_HEIGHT_PX = 600
+MAP_HEIGHT_PX = land_views.MAP_HEIGHT_PX
 K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER = "land_village", "land_park", "land_status", "land_use", "land_owner"
 K_DATES, K_AREA, K_Q, K_MONTH, K_DIST = "land_released", "land_area", "land_q", "land_month", "land_dist"
 K_SORT, K_DESC, K_PARCEL, K_GEN, K_URL = "land_sort", "land_desc", "land_parcel", "_land_gen", "_land_url"
@@ -201,12 +201,17 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: Options, lan
         m = edge.shared(land_views.land_map, filters=filters, view_date=view_date, as_of=as_of, lang=lang,
                         basemap=bm, generation=ss[K_GEN], polygon_budget=budget.polygon_budget())
         overlay = edge.query(land_views.story_layers, parcel_id=parcel_id, distance_m=distance, role=role,
-                             basemap=bm) if story else ()
+                             lang=lang, basemap=bm) if story else None
         ss[K_LAYER] = (m.layer_id, m.level)
-        st.pydeck_chart(m.deck(overlay), height=MAP_HEIGHT_PX, key=K_MAP, on_select=_on_map_select,
-                        selection_mode="single-object")
-        points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in land_story.RISKY_LEVELS] if story else ()
-        st.markdown(maps.legend_html(budget.legend_items(m, lang), points=points), unsafe_allow_html=True)
+        st.pydeck_chart(m.deck(overlay, context=edge.shared(land_views.village_outlines, basemap=bm)),
+                        height=MAP_HEIGHT_PX, key=K_MAP, on_select=_on_map_select, selection_mode="single-object")
+        items = [*budget.legend_items(m, lang), (edge.t("legend_village"), maps.VILLAGE_LINE)]
+        points = ([(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in land_story.RISKY_LEVELS]
+                  if overlay else ())
+        view = overlay.view if overlay else m.view
+        st.markdown(maps.legend_html(items + (land_views.story_legend(distance, lang=lang) if overlay else []),
+                                     points=points, scale=(view["latitude"], view["zoom"]), lang=lang),
+                    unsafe_allow_html=True)
         if note := budget.caption(m, lang):
             st.info(note + (" " + edge.t("land_tt_click_park") if m.level == "park" else ""),
                     icon=":material/grid_view:")

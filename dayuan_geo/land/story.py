@@ -132,3 +132,20 @@ def story_shapes(cur: Cursor, *, parcel_id: str, distance_m: float) -> dict[str,
         {"id": str(parcel_id), "d": float(distance_m)},
     ).fetchone()
     return None if row is None else {"parcel": bytes(row[0]), "buffer": bytes(row[1])}
+
+
+def parks_within(cur: Cursor, *, extent: tuple[float, float, float, float], limit: int) -> pd.DataFrame:
+    """Outlines and label points of the parks meeting extent (min lon, min lat, max lon, max lat), as
+    land.queries.park_outlines returns them; none when more than limit parks do (too many to name)."""
+    df = cur.execute(
+        """
+        SELECT park_id AS id, name AS label_zh, coalesce(name_en, name) AS label_en,
+               ST_X(ST_PointOnSurface(geometry)) AS lon, ST_Y(ST_PointOnSurface(geometry)) AS lat,
+               ST_AsWKB(geometry) AS wkb
+        FROM parks WHERE ST_Intersects(geometry, ST_MakeEnvelope($x0, $y0, $x1, $y1))
+        ORDER BY park_id LIMIT $limit
+        """,
+        {"x0": float(extent[0]), "y0": float(extent[1]), "x1": float(extent[2]), "y1": float(extent[3]),
+         "limit": int(limit) + 1},
+    ).df()
+    return df.iloc[:0] if len(df) > limit else df

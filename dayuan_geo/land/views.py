@@ -24,12 +24,12 @@ from pydeck.bindings.json_tools import default_serialize
 from dayuan_geo import schema as S
 from dayuan_geo.land import queries as land
 from dayuan_geo.land.filters import LandFilters
-from dayuan_geo.land.story import risky_firms_near, story_shapes
+from dayuan_geo.land.story import parks_within, risky_firms_near, story_shapes
 from dayuan_geo.maps import basemap as B
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.basemap import BaseMap
-from dayuan_geo.maps.view import fit_view
+from dayuan_geo.maps.view import Extent, fit_view, shown_extent
 from dayuan_geo.overview import charts, queries
 from dayuan_geo.text import EMPTY, fmt_area, t
 
@@ -37,6 +37,9 @@ NOT_RELEASED_GREY = "#bdbdbd"
 HIGHLIGHT = [20, 20, 20, 255]
 BUFFER_LINE = [33, 102, 172, 230]
 PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, so labels stay legible
+MAP_WIDTH_PX = 600  # the map column at 1440 px (3/5 of the page beside the sidebar): what views fit
+MAP_HEIGHT_PX = 600
+VILLAGE_LABEL_PX, PARK_LABEL_PX = 14, 11
 
 
 def layer_json(layer: pdk.Layer, basemap: BaseMap) -> str:
@@ -70,6 +73,7 @@ class LandMap:
     """
 
     shell: str  # the deck's JSON with an empty layer list: view, base map
+    view: dict  # fit_view's answer for the selection
     base: tuple[str, ...]
     top: tuple[str, ...]
     tooltip: dict
@@ -84,18 +88,31 @@ class LandMap:
     def aggregated(self) -> bool:
         return self.level != "parcel"
 
-    def spec(self, story: tuple[str, ...] = ()) -> str:
-        layers = ",".join((*self.base, *story, *self.top))
-        return self.shell.replace('"layers":[]', f'"layers":[{layers}]', 1)
+    def spec(self, story: StoryOverlay | None = None, *, context: tuple[str, ...] = ()) -> str:
+        """The deck's JSON: context (village outlines, built once per version) under the selection,
+        the story's layers above it, names on top; with a story, its view and its names."""
+        shell, top = (story.shell, story.labels) if story else (self.shell, self.top)
+        layers = ",".join((*context, *self.base, *(story.layers if story else ()), *top))
+        return shell.replace('"layers":[]', f'"layers":[{layers}]', 1)
 
-    def deck(self, story: tuple[str, ...] = ()) -> PrebuiltDeck:
-        return PrebuiltDeck(self.spec(story), self.tooltip)
+    def deck(self, story: StoryOverlay | None = None, *, context: tuple[str, ...] = ()) -> PrebuiltDeck:
+        return PrebuiltDeck(self.spec(story, context=context), self.tooltip)
 
     @property
     def bytes(self) -> int:
         """Size of the JSON the browser is sent (without a story's few layers)."""
         return len(self.spec().encode("utf-8"))
 
+
+@dataclass(frozen=True)
+class StoryOverlay:
+    """The open parcel on the land map: its layers, a view that fits its ring, and the names placed
+    for that view (clear of the risky firms' points)."""
+
+    layers: tuple[str, ...]
+    shell: str
+    view: dict
+    labels: tuple[str, ...]
 
 
 
@@ -208,54 +225,90 @@ def layer_id_for(filters: LandFilters, level: str, generation: int) -> str:
     return f"land-{level}-{digest}"
 
 
+def _shell(view: dict, bm: BaseMap) -> str:
+    shell_deck = maps.deck([], center=(view["longitude"], view["latitude"]), zoom=view["zoom"], basemap=bm)
+    return json.dumps(shell_deck, sort_keys=True, default=default_serialize, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+def _fit(extent: Extent) -> dict:
+    return fit_view(extent, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX)
+
+
+def name_layers(cur, *, view: dict, lang: str, bm: BaseMap, parks: pd.DataFrame | None = None,
+                points: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """Village names (and park names, when given) placed for view by maps.place_labels, as layer JSON
+    with stable ids (deck.gl updates their data instead of building new layers)."""
+    groups = [(queries.outlines(cur, table_name="villages"), VILLAGE_LABEL_PX)]
+    if parks is not None and 0 < len(parks) <= PARK_LABEL_LIMIT:
+        groups.append((parks, PARK_LABEL_PX))
+    placed = maps.place_labels(groups, view=view, lang=lang, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+                               points=points)
+    ids = ("village-labels", "park-labels")
+    return tuple(layer_json(maps.label_layer(df, lang=lang, layer_id=ids[g], size_px=groups[g][1]), bm)
+                 for g, df in enumerate(placed) if len(df))
+
+
+def village_outlines(cur, *, basemap: BaseMap | None = None) -> tuple[str, ...]:
+    """The village outlines under every land map (the same whatever the filter: built once per version)."""
+    bm = basemap if basemap is not None else B.active()
+    villages = queries.outlines(cur, table_name="villages")
+    return (layer_json(maps.outline_layer(villages, layer_id="village-outlines", width_px=1), bm),)
+
+
 def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
              basemap: BaseMap | None = None, generation: int = 0,
              polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET) -> LandMap:
-    """The map of the selection on view_date within the one map budget (maps.budget), with village
-    and park outlines and names (the map reads without a base map), opening on the selection."""
+    """The map of the selection on view_date within the one map budget (maps.budget), with park
+    outlines and the names of the villages and parks on screen (village outlines come apart, from
+    village_outlines), opening on the selection."""
     bm = basemap if basemap is not None else B.active()
     extent = None if filters.is_empty else land.selection_extent(cur, filters=filters)
-    view = fit_view(extent or queries.view_bounds(cur))
-    villages = queries.outlines(cur, table_name="villages")
-    outlines = layer_json(maps.outline_layer(villages, layer_id="village-outlines"), bm)
-    top = (layer_json(maps.label_layer(villages, lang=lang, layer_id="village-labels"), bm),)
-    shell_deck = maps.deck([], center=(view["longitude"], view["latitude"]), zoom=view["zoom"], basemap=bm)
-    shell = json.dumps(shell_deck, sort_keys=True, default=default_serialize, separators=(",", ":"),
-                       ensure_ascii=False)
+    view = _fit(extent or queries.view_bounds(cur))
     md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, budget_polygons=polygon_budget)
     layer_id = layer_id_for(filters, md.level, generation)
-    base = [outlines]
+    parks_df = None
     if md.level == "parcel":
-        base.append(layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm))
+        base = [layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm)]
         parks_df = land.park_outlines(cur, filters=filters)
         if len(parks_df):
             base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,
                                                       width_px=1), bm))
-            if len(parks_df) <= PARK_LABEL_LIMIT:
-                base.append(layer_json(maps.label_layer(parks_df, lang=lang, layer_id="park-labels",
-                                                        size_px=11), bm))
     else:
-        base.append(layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm))
-    return LandMap(shell, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels, md.shown,
-                   md.cell_m, layer_id, md.budget)
+        base = [layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm)]
+    top = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks_df)
+    return LandMap(_shell(view, bm), view, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels,
+                   md.shown, md.cell_m, layer_id, md.budget)
 
 
-def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, basemap: BaseMap | None = None
-                 ) -> tuple[str, ...]:
+def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, lang: str = "zh",
+                 basemap: BaseMap | None = None) -> StoryOverlay | None:
     """The open parcel's outline, the ring distance_m around it and the blacklisted or high-risk
-    firms inside that ring, as layer JSON for LandMap.deck (nothing for an unknown parcel)."""
+    firms inside that ring, for LandMap.deck: a view that fits the ring (and so the parcel), and the
+    names of the villages and parks there placed clear of the firms (None for an unknown parcel)."""
     bm = basemap if basemap is not None else B.active()
     shapes = story_shapes(cur, parcel_id=parcel_id, distance_m=distance_m)
     if shapes is None:
-        return ()
+        return None
     near = risky_firms_near(cur, parcel_id=parcel_id, distance_m=distance_m, role=role)
-    return (
+    view = _fit(tuple(shapely.bounds(shapely.from_wkb(shapes["buffer"])).tolist()))
+    layers = (
         layer_json(_path_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
                                width_px=1.5), bm),
         layer_json(_path_layer(maps.rings([shapes["parcel"]]), layer_id="story-parcel", color=HIGHLIGHT,
                                width_px=3), bm),
         layer_json(_points_layer(near, layer_id="story-risky-firms"), bm),
     )
+    parks = parks_within(cur, extent=shown_extent(view, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX),
+                         limit=PARK_LABEL_LIMIT)
+    labels = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks, points=near)
+    return StoryOverlay(layers, _shell(view, bm), view, labels)
+
+
+def story_legend(distance_m: int, *, lang: str) -> list[tuple[str, list[int]]]:
+    """What the open parcel adds to the legend: the parcel's outline and its ring."""
+    return [(t("land_legend_parcel", lang), HIGHLIGHT), (t("land_legend_ring", lang, d=f"{distance_m:,}"),
+                                                         BUFFER_LINE)]
 
 
 # ---- charts -------------------------------------------------------------------------------------

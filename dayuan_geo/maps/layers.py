@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 import shapely
+from shapely.ops import polylabel
 
 from dayuan_geo import schema as S
 from dayuan_geo.maps import basemap as B
+from dayuan_geo.maps import view as V
 from dayuan_geo.text import fmt_area, t
 
 STATUS_COLORS: dict[str, list[int]] = {
@@ -165,6 +167,99 @@ def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
         font_settings={"sdf": True},
         pickable=False,
     )
+
+
+LABEL_LIMIT = 40  # names one map draws at most, so a map of many places stays legible
+POINT_HALF_PX = 13  # half the side of the square a firm marker covers (radius_max_pixels 12, its rim 1)
+LABEL_PAD_PX = 3  # the halo and a little air around a name
+EDGE_PX = 4  # names keep this far inside the map's edges
+# where to try a name when its first place is taken: below, above, left, right, then further (in boxes)
+_SHIFTS = ((0, 0), (0, 1), (0, -1), (-0.6, 0), (0.6, 0), (0, 2), (0, -2))
+
+
+def text_box(text: str, size_px: float) -> tuple[float, float]:
+    """Width and height in pixels a name drawn at size_px takes: CJK glyphs are square, Latin ones
+    about 0.6 wide."""
+    width = sum(size_px if ord(ch) >= 0x2E80 else 0.6 * size_px for ch in text)
+    return width + 2 * LABEL_PAD_PX, 1.2 * size_px + 2 * LABEL_PAD_PX
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(groups: list[tuple[pd.DataFrame, int]], *, view: dict[str, float], lang: str = "zh",
+                 width_px: int = V.DEFAULT_WIDTH_PX, height_px: int = V.DEFAULT_HEIGHT_PX,
+                 points: pd.DataFrame | None = None, limit: int = LABEL_LIMIT) -> list[pd.DataFrame]:
+    """Where the names of outlined places go on a map opening on view (fit_view's answer).
+
+    groups are (outlines, size_px) in order of priority, outlines as `maps.outlines` returns them
+    (label_zh, label_en, lon, lat, wkb). A place the view shows is named inside the part of it on
+    screen, so a map zoomed to a selection still names the villages around it; a name is moved, or
+    left out, rather than drawn over a point (lon, lat) or another name at the view's zoom (a greedy
+    pass in screen pixels, biggest place on screen first). Places off screen keep their own label
+    point (met when panning). At most limit names in all. Returns each group's rows with the
+    position their name takes.
+    """
+    zoom = view["zoom"]
+    cx, cy = V.to_pixels(view["longitude"], view["latitude"], zoom)
+    screen = (cx - width_px / 2, cy - height_px / 2, cx + width_px / 2, cy + height_px / 2)
+    inner = (screen[0] + EDGE_PX, screen[1] + EDGE_PX, screen[2] - EDGE_PX, screen[3] - EDGE_PX)
+    west, north = V.from_pixels(inner[0], inner[1], zoom)
+    east, south = V.from_pixels(inner[2], inner[3], zoom)
+    on_screen = shapely.box(west, south, east, north)
+    taken: list[tuple[float, ...]] = []
+    for lon, lat in ([] if points is None else zip(points["lon"], points["lat"], strict=True)):
+        x, y = V.to_pixels(float(lon), float(lat), zoom)
+        taken.append((x - POINT_HALF_PX, y - POINT_HALF_PX, x + POINT_HALF_PX, y + POINT_HALF_PX))
+    placed: list[list[tuple[int, float, float]]] = [[] for _ in groups]
+    off_screen: list[tuple[int, int, float, float]] = []
+    count = 0
+    for g, (df, size_px) in enumerate(groups):
+        texts = (df["label_zh"] if lang == "zh" else df["label_en"]).astype(str).tolist()
+        parts = shapely.intersection(shapely.from_wkb(np.array([bytes(b) for b in df["wkb"]], dtype=object)),
+                                     on_screen) if len(df) else np.array([])
+        order = np.argsort(-shapely.area(parts), kind="stable") if len(df) else []
+        for i in order:
+            part = parts[i]
+            if part is None or part.is_empty or part.area == 0:
+                off_screen.append((g, int(i), float(df["lon"].iloc[i]), float(df["lat"].iloc[i])))
+                continue
+            if count >= limit:
+                continue
+            if part.geom_type != "Polygon":
+                part = max(getattr(part, "geoms", [part]), key=lambda p: p.area)
+            w, h = text_box(texts[i], size_px)
+            ax, ay = V.to_pixels(*shapely.get_coordinates(polylabel(part, 1e-6))[0], zoom)
+            for sx, sy in _SHIFTS:
+                x, y = ax + sx * w, ay + sy * h
+                box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                if (box[0] < screen[0] or box[1] < screen[1] or box[2] > screen[2] or box[3] > screen[3]
+                        or any(_overlaps(box, other) for other in taken)):
+                    continue
+                lon, lat = V.from_pixels(x, y, zoom)
+                if (sx, sy) != (0, 0) and not part.contains(shapely.Point(lon, lat)):
+                    continue
+                taken.append(box)
+                placed[g].append((int(i), lon, lat))
+                count += 1
+                break
+    for g, i, lon, lat in off_screen:
+        if count >= limit:
+            break
+        x, y = V.to_pixels(lon, lat, zoom)
+        w, h = text_box(str(groups[g][0]["label_zh" if lang == "zh" else "label_en"].iloc[i]), groups[g][1])
+        if not _overlaps((x - w / 2, y - h / 2, x + w / 2, y + h / 2), screen):
+            placed[g].append((i, lon, lat))
+            count += 1
+    out = []
+    for (df, _), rows in zip(groups, placed, strict=True):
+        rows.sort()
+        moved = df.iloc[[i for i, _, _ in rows]].drop(columns=["wkb"]).copy()
+        moved["lon"] = [round(lon, COORD_DIGITS) for _, lon, _ in rows]
+        moved["lat"] = [round(lat, COORD_DIGITS) for _, _, lat in rows]
+        out.append(moved.reset_index(drop=True))
+    return out
 
 
 def firms_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "firms",

@@ -34,3 +34,25 @@ def fit_view(extent: Extent, *, width_px: int = DEFAULT_WIDTH_PX, height_px: int
     zoom = min(math.log2(width_px * MARGIN / (TILE_PX * span_x)), math.log2(height_px * MARGIN / (TILE_PX * span_y)))
     zoom = max(min_zoom, min(max_zoom, zoom))
     return {"longitude": round((x0 + x1) / 2, 6), "latitude": round((y0 + y1) / 2, 6), "zoom": round(zoom, 2)}
+
+
+def to_pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """World pixel coordinates (x east, y south) of a WGS 84 point at zoom, in deck.gl's 512-pixel world."""
+    scale = TILE_PX * 2**zoom
+    return (lon + 180.0) / 360.0 * scale, (0.5 - _merc_y(lat) / (2 * math.pi)) * scale
+
+
+def from_pixels(x: float, y: float, zoom: float) -> tuple[float, float]:
+    """The WGS 84 point at world pixel (x, y) at zoom (the inverse of to_pixels)."""
+    scale = TILE_PX * 2**zoom
+    lat = math.degrees(2 * math.atan(math.exp((0.5 - y / scale) * 2 * math.pi)) - math.pi / 2)
+    return x / scale * 360.0 - 180.0, lat
+
+
+def shown_extent(view: dict[str, float], *, width_px: int = DEFAULT_WIDTH_PX,
+                 height_px: int = DEFAULT_HEIGHT_PX) -> Extent:
+    """The extent a map of width_px x height_px shows when it opens on view (fit_view's answer)."""
+    cx, cy = to_pixels(view["longitude"], view["latitude"], view["zoom"])
+    west, south = from_pixels(cx - width_px / 2, cy + height_px / 2, view["zoom"])
+    east, north = from_pixels(cx + width_px / 2, cy - height_px / 2, view["zoom"])
+    return west, south, east, north

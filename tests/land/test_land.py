@@ -285,10 +285,11 @@ def test_story_layers_sit_between_the_map_and_the_names(cur):
     m = land_views.land_map(cur, filters=F.LandFilters(), view_date=AS_OF, as_of=AS_OF, lang="zh",
                             basemap=NONE_MAP)
     story = land_views.story_layers(cur, parcel_id=STORY_PARCEL, distance_m=500, role="planner", basemap=NONE_MAP)
-    ids = [layer["id"] for layer in json.loads(m.spec(story))["layers"]]
-    assert ids[0] == "village-outlines" and ids[1] == m.layer_id and ids[-1] == "village-labels"
-    assert ids.index("story-parcel") > ids.index(m.layer_id)
-    assert land_views.story_layers(cur, parcel_id="P99999-99", distance_m=500, role="planner") == ()
+    context = land_views.village_outlines(cur, basemap=NONE_MAP)
+    ids = [layer["id"] for layer in json.loads(m.spec(story, context=context))["layers"]]
+    assert ids[0] == "village-outlines" and ids[1] == m.layer_id and ids[-1] in ("village-labels", "park-labels")
+    assert ids.index("story-parcel") > ids.index(m.layer_id) and ids.index("village-labels") > ids.index("story-ring")
+    assert land_views.story_layers(cur, parcel_id="P99999-99", distance_m=500, role="planner") is None
 
 
 def test_view_fits_the_selection(cur):
