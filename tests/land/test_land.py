@@ -526,8 +526,11 @@ def test_a_link_opens_a_parcel_story(app_env, files):
     parcel = files["parcels"].set_index("parcel_id").loc[[STORY_PARCEL]].to_crs(S.METRIC_CRS).geometry.iloc[0]
     within = int((risky.distance(parcel) <= U.DEFAULT_DISTANCE_M).sum())
     assert (len(near[0]) if near else 0) == within
-    # the map outlines the parcel and the ring around it
+    # the map outlines the parcel and the ring around it, and the legend says which is which
     assert _layer(at.get("deck_gl_json_chart")[0].proto.json, "story-parcel")["data"]
+    legend = " ".join(m.value for m in at.markdown if "border-radius" in m.value)
+    for label in ("所选地块", f"周边 {U.DEFAULT_DISTANCE_M} 米范围", "村居边界", "黑榜", "比例尺"):
+        assert label in legend, label
     # a wider distance finds more firms, and stays in the link
     at.number_input(key="land_dist").set_value(2000).run()
     near = [d.value for d in at.dataframe if "距离(米)" in d.value.columns]
