@@ -148,3 +148,31 @@ def test_each_interaction_runs_the_script_once(app_server, browser, demo_dir):
         assert page.errors == []
     finally:
         page.context.close()
+
+
+def test_an_open_parcel_draws_its_ring_and_the_legend_names_it(app_server, page, demo_dir):
+    """?parcel=… opens on the parcel's ring (200 m by default): the ring's blue line is drawn on the canvas around
+    the map's centre, and the legend lists the parcel, the ring and the village boundaries."""
+    from PIL import Image
+
+    page.goto(f"{app_server.url}/land?parcel={PARCEL}", wait_until="domcontentloaded")
+    page.wait_for_selector("text=已于 2021-03-14 释放", timeout=60_000)
+    canvas, _ = _map(page)
+    legend = page.locator('[data-testid="stMarkdownContainer"]', has_text="所选地块").first
+    legend.wait_for(timeout=10_000)
+    text = legend.inner_text()
+    assert "周边 200 米范围" in text and "村居边界" in text and "比例尺" in text
+    shot = SCREENSHOTS / "land-story-map.png"
+    canvas.screenshot(path=str(shot))
+    image = Image.open(shot).convert("RGB")
+    w, h = image.size
+    ring = (33, 102, 172)  # BUFFER_LINE
+    blue = [(x, y) for x in range(0, w, 2) for y in range(0, h, 2)
+            if all(abs(a - b) < 40 for a, b in zip(image.getpixel((x, y)), ring, strict=True))]
+    assert len(blue) > 50  # the ring is drawn
+    xs, ys = [x for x, _ in blue], [y for _, y in blue]
+    # it surrounds the centre, whole on the map: the view fits the ring
+    assert min(xs) > 0 and max(xs) < w - 1 and min(ys) > 0 and max(ys) < h - 1
+    assert min(xs) < w / 2 < max(xs) and min(ys) < h / 2 < max(ys)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert all("404" in e for e in page.console_errors), page.console_errors  # the deep link's known probe

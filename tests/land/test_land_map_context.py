@@ -28,7 +28,7 @@ PARK = "P00002"  # 华邦物流园: a filter that zooms far in
 STORY_PARCEL = "P00002-01"
 # parcels whose ring holds risky firms where a village or park name would naturally sit
 CROWDED = (STORY_PARCEL, "P00002-07", "P00038-02")
-MAP_W, MAP_H = 760, 600  # the size the land map's views are fitted to
+MAP_W, MAP_H = 410, 600  # the land map on screen at 1440 px (measured in Chromium: tests/browser)
 TILE = 512  # deck.gl's world at zoom 0
 MARKER_PX = 12 + 1  # a firm's largest radius on screen and its rim
 VILLAGE_PX, PARK_PX = 14, 11  # the names' sizes
