@@ -209,9 +209,12 @@ def place_labels(groups: list[tuple[pd.DataFrame, int]], *, view: dict[str, floa
     east, south = V.from_pixels(inner[2], inner[3], zoom)
     on_screen = shapely.box(west, south, east, north)
     taken: list[tuple[float, ...]] = []
-    for lon, lat in ([] if points is None else zip(points["lon"], points["lat"], strict=True)):
-        x, y = V.to_pixels(float(lon), float(lat), zoom)
-        taken.append((x - POINT_HALF_PX, y - POINT_HALF_PX, x + POINT_HALF_PX, y + POINT_HALF_PX))
+    if points is not None and len(points):  # only the points on screen can be in a name's way
+        xs, ys = V.to_pixels(points["lon"].to_numpy(float), points["lat"].to_numpy(float), zoom)
+        near = ((xs > screen[0] - POINT_HALF_PX) & (xs < screen[2] + POINT_HALF_PX)
+                & (ys > screen[1] - POINT_HALF_PX) & (ys < screen[3] + POINT_HALF_PX))
+        taken = [(x - POINT_HALF_PX, y - POINT_HALF_PX, x + POINT_HALF_PX, y + POINT_HALF_PX)
+                 for x, y in zip(xs[near].tolist(), ys[near].tolist(), strict=True)]
     placed: list[list[tuple[int, float, float]]] = [[] for _ in groups]
     off_screen: list[tuple[int, int, float, float]] = []
     count = 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 Extent = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat (WGS 84)
 TILE_PX = 512
 DEFAULT_WIDTH_PX = 760
@@ -36,10 +38,12 @@ def fit_view(extent: Extent, *, width_px: int = DEFAULT_WIDTH_PX, height_px: int
     return {"longitude": round((x0 + x1) / 2, 6), "latitude": round((y0 + y1) / 2, 6), "zoom": round(zoom, 2)}
 
 
-def to_pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
-    """World pixel coordinates (x east, y south) of a WGS 84 point at zoom, in deck.gl's 512-pixel world."""
+def to_pixels(lon, lat, zoom: float):
+    """World pixel coordinates (x east, y south) of WGS 84 points (floats or arrays) at zoom, in
+    deck.gl's 512-pixel world."""
     scale = TILE_PX * 2**zoom
-    return (lon + 180.0) / 360.0 * scale, (0.5 - _merc_y(lat) / (2 * math.pi)) * scale
+    merc_y = np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85.0, 85.0)) / 2))
+    return (np.asarray(lon) + 180.0) / 360.0 * scale, (0.5 - merc_y / (2 * np.pi)) * scale
 
 
 def from_pixels(x: float, y: float, zoom: float) -> tuple[float, float]:
