@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
 import edge
 from dayuan_geo import schema as S
+from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import layers as maps
+from dayuan_geo.overview import queries
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.safety import views
 from dayuan_geo.text import md_text
@@ -17,6 +21,8 @@ from edge import urlstate
 
 STORY = "firm_story_id"
 FOCUS = "firm_focus"  # the firm a link named: the map opens on it
+FOCUS_ZOOM = 16
+MAP_WIDTH_PX, MAP_HEIGHT_PX = 1000, 600  # the firms map on screen at 1440 px (the page's width)
 
 
 def url_params(*, villages: list[str], grids: list[str], industries: list[str], years: list[int]
@@ -106,3 +112,15 @@ def story_panel(story: dict | None, firm_id: str | None, *, lang: str) -> None:
         st.markdown(f"**{edge.t('fs_story_inspections', n=len(story['inspections']))}**")
         st.dataframe(views.for_display(story["inspections"], table="inspections", lang=lang),
                      hide_index=True, key="story_inspections")
+
+
+def focus_deck(layers: list[pdk.Layer], firm: dict, *, points: pd.DataFrame, lang: str) -> pdk.Deck:
+    """The firms map opening on the firm a link named, the village names placed for that view (inside
+    what it shows, clear of the firm points) instead of at their own label points, off screen."""
+    view = {"longitude": float(firm["lon"]), "latitude": float(firm["lat"]), "zoom": FOCUS_ZOOM}
+    villages = edge.query(queries.outlines, table_name="villages")
+    named = maps.place_labels([(villages, 14)], view=view, lang=lang, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+                              points=points)[0]
+    shown = [layer for layer in layers if layer.id != "village-labels"]
+    shown.append(maps.label_layer(named, lang=lang, layer_id="village-labels"))
+    return mapdata.deck(shown, center=(view["longitude"], view["latitude"]), zoom=FOCUS_ZOOM)

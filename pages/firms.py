@@ -126,7 +126,7 @@ with tab_map:
     focus = st.session_state.get(firm_story.FOCUS)
     focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
     if focus_story:
-        deck = mapdata.deck(layers, center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]), zoom=16)
+        deck = firm_story.focus_deck(layers, focus_story["firm"], points=firms, lang=lang)
     else:
         deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
     st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
