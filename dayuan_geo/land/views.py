@@ -69,9 +69,11 @@ class PrebuiltDeck(pdk.Deck):
 class LandMap:
     """The land map's layers as JSON, ready to draw, and what they stand for.
 
-    The layers of the selection (`base`, below) and the names on top (`top`) are built once per
-    selection and cached; the open parcel's layers are built apart (`story_layers`) and put between
-    them by `deck`, so opening a story does not rebuild a map of 20,000 parcels.
+    The layers of the selection (`base`, below) and the names on top (`top`, placed for the
+    selection's view) are built once per selection and cached; the village outlines under them once
+    per version (`village_outlines`); the open parcel's layers, its view and the names placed for it
+    are built apart (`story_layers`) and put in by `deck`, so opening a story does not rebuild a map
+    of 20,000 parcels.
     """
 
     shell: str  # the deck's JSON with an empty layer list: view, base map
@@ -102,7 +104,7 @@ class LandMap:
 
     @property
     def bytes(self) -> int:
-        """Size of the JSON the browser is sent (without a story's few layers)."""
+        """Size of the JSON the browser is sent (without the village outlines or a story's few layers)."""
         return len(self.spec().encode("utf-8"))
 
 
