@@ -178,7 +178,7 @@ def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
             df["village_zh" if lang == "zh" else "village_en"].tolist(), df["area_m2"].astype(float).tolist(),
             df["release_status"].tolist(), dates, rings(df["wkb"]), strict=True)
     ]
-    return _polygon_layer(rows, layer_id)
+    return maps.filled_polygons(rows, layer_id=layer_id)
 
 
 def aggregate_layer(md: budget.MapData, *, lang: str, layer_id: str) -> pdk.Layer:
@@ -201,11 +201,7 @@ def aggregate_layer(md: budget.MapData, *, lang: str, layer_id: str) -> pdk.Laye
             ids, names, villages, df["parcels"].tolist(), df["area_m2"].tolist(), df["released_m2"].tolist(),
             df["share"].tolist(), polygons, colors, strict=True)
     ]
-    return _polygon_layer(rows, layer_id)
-
-
-def _polygon_layer(rows: list[dict], layer_id: str) -> pdk.Layer:
-    return maps.filled_polygons(rows, layer_id=layer_id)
+    return maps.filled_polygons(rows, layer_id=layer_id, stroked=False)
 
 
 def _path_layer(rings: list[list[list[float]]], *, layer_id: str, color: list[int], width_px: float) -> pdk.Layer:

@@ -109,8 +109,13 @@ def parcels_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "parcel
     return filled_polygons(data, layer_id=layer_id)
 
 
-def filled_polygons(data, *, layer_id: str) -> pdk.Layer:
-    """Pickable polygons from rows with `polygon` rings and an rgba `color` (parcels, parks, cells)."""
+def filled_polygons(data, *, layer_id: str, stroked: bool = True) -> pdk.Layer:
+    """Pickable polygons from rows with `polygon` rings and an rgba `color` (parcels, parks, cells).
+
+    stroked draws a thin white edge between neighbours: parcels need it to be told apart. Parks and
+    grid cells, filled by a share, do not; and in a browser with no GPU the edges (one path per
+    polygon) cost more to draw than the fills, twice per filter change.
+    """
     return pdk.Layer(
         "PolygonLayer",
         data=data,
@@ -119,7 +124,7 @@ def filled_polygons(data, *, layer_id: str) -> pdk.Layer:
         get_fill_color="color",
         get_line_color=[255, 255, 255, 200],
         line_width_min_pixels=0.5,
-        stroked=True,
+        stroked=stroked,
         filled=True,
         pickable=True,
         auto_highlight=True,

@@ -167,3 +167,24 @@ def test_one_zoom_formula_fits_the_extent_in_web_mercator():
     assert fit_view((113.3, 23.2, 113.3, 23.2))["zoom"] == 17.0  # a point: the closest zoom
     with pytest.raises(ValueError):
         fit_view((113.4, 23.2, 113.3, 23.3))
+
+
+def test_only_parcels_are_drawn_with_edges(cur, store):
+    """Parcels keep the white edge that tells neighbours apart; parks and grid cells, filled by a share,
+    are drawn without one (each edge is a path the browser draws in software, twice per change)."""
+    from dayuan_geo.land import views as land_views
+    from dayuan_geo.land.filters import LandFilters
+    from dayuan_geo.maps import basemap
+
+    def polygon_layers(spec: dict) -> list[dict]:
+        return [layer for layer in spec["layers"] if layer["@@type"] == "PolygonLayer"]
+
+    for budget, level in ((10_000, "parcel"), (100, "park"), (3, "cell")):
+        md = mapdata.parcel_map(cur, as_of=AS_OF, budget=budget)
+        assert md.level == level
+        spec = json.loads(mapdata.deck([mapdata.layer(md, lang="zh")], center=(113.3, 23.2)).to_json())
+        assert [layer["stroked"] for layer in polygon_layers(spec)] == [level == "parcel"]
+        land = land_views.land_map(cur, filters=LandFilters(), view_date=AS_OF, as_of=AS_OF, lang="zh",
+                                   basemap=basemap.NONE_MAP, polygon_budget=budget)
+        assert land.level == level
+        assert [layer["stroked"] for layer in polygon_layers(json.loads(land.spec()))] == [level == "parcel"]
