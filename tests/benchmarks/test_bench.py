@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from benchmarks import bench
+from benchmarks import apptest, bench
 from dayuan_geo import schema as S
 from dayuan_geo.cli import main as cli
 
@@ -42,7 +42,7 @@ def test_report_has_every_measurement(result):
     assert result["questions"]["parcel_map"]["product_bytes"] > 0
     assert result["peak_rss_mb"] > 0 and result["product_peak_rss_mb"] > 0
     pages = result["pages"]
-    assert [p for p, _ in bench.app_pages()] and "overview" in pages and "naive" in pages
+    assert [p for p, _ in apptest.app_pages()] and "overview" in pages and "naive" in pages
     assert "error" not in pages["overview"] and pages["overview"]["warm_s"] > 0
     assert len(pages["overview"]["deck_bytes"]) == 1 and pages["naive"]["deck_bytes"][0] > 0
 
@@ -92,7 +92,7 @@ def test_page_list_follows_app_py(tmp_path):
     app.write_text('pages = [\n    st.Page("pages/overview.py", title=t("a"), url_path="overview",\n'
                    '            default=True),\n    st.Page("pages/land.py", title=t("b"), icon="x"),\n]\n',
                    encoding="utf-8")
-    assert bench.app_pages(app) == [("pages/overview.py", "overview"), ("pages/land.py", "land")]
+    assert apptest.app_pages(app) == [("pages/overview.py", "overview"), ("pages/land.py", "land")]
 
 
 def test_bad_repeat_is_refused(demo_dir, capsys):
