@@ -27,9 +27,10 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.wire import Measure, measure, new_page
 from dayuan_geo import schema as S
 from dayuan_geo import settings
 
@@ -37,128 +38,9 @@ CHROMIUM = str(settings.get("DAYUAN_CHROMIUM"))
 SOFTWARE_GL_ARGS = ["--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--disable-gpu"]
 COMMON_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
-QUIET_MS = 2_500  # no message for this long, and every run finished: the interaction is over
-TIMEOUT_S = 180.0
 TILE = 512  # deck.gl's world width in pixels at zoom 0
 NAIVE_APP = Path(__file__).resolve().parent / "naive_app.py"
 STORY_TAB = "整治项目"  # the parcel story's second tab (text.py: land_story_project)
-IGNORED_KINDS = frozenset({"heartbeat_ack", "", None})
-
-# Runs in the page before Streamlit: notes when each websocket message is handled on the main
-# thread and two animation frames after it (the frame that shows it drawn), and when the page sends.
-RECORDER_JS = """
-(() => {
-  const Native = window.WebSocket;
-  const rec = window.__bench = {recv: [], sent: []};
-  class Recorded extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (event) => {
-        const entry = {t: performance.now(), settled: null};
-        rec.recv.push(entry);
-        requestAnimationFrame(() => requestAnimationFrame(() => { entry.settled = performance.now(); }));
-      });
-    }
-    send(data) { rec.sent.push(performance.now()); return super.send(data); }
-  }
-  window.WebSocket = Recorded;
-})();
-"""
-TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
-
-
-# ---- the wire: Streamlit's messages as playwright sees them -------------------------------------
-
-def message_kind(payload: bytes | str, *, sent: bool) -> str | None:
-    """The type of a Streamlit websocket message (ForwardMsg from the server, BackMsg to it)."""
-    if isinstance(payload, str):
-        return None
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    try:
-        msg = (BackMsg if sent else ForwardMsg).FromString(payload)
-    except Exception:
-        return None
-    return msg.WhichOneof("type")
-
-
-@dataclass
-class Wire:
-    """Every websocket message of one page, in order: (kind, bytes) received, kinds sent."""
-
-    received: list[tuple[str | None, int]] = field(default_factory=list)
-    sent: list[str | None] = field(default_factory=list)
-
-    def attach(self, page) -> None:
-        def on_socket(ws) -> None:
-            ws.on("framereceived", lambda p: self.received.append(
-                (message_kind(p, sent=False), len(p) if isinstance(p, bytes) else len(p.encode()))))
-            ws.on("framesent", lambda p: self.sent.append(message_kind(p, sent=True)))
-
-        page.on("websocket", on_socket)
-
-    def runs(self, start: int) -> int:
-        """Script runs finished among the messages received from index start."""
-        return sum(kind == "script_finished" for kind, _ in self.received[start:])
-
-    def started(self, start: int) -> int:
-        return sum(kind == "new_session" for kind, _ in self.received[start:])
-
-
-@dataclass(frozen=True)
-class Measure:
-    """One interaction: seconds until the last message was drawn, script runs it caused, bytes sent."""
-
-    seconds: float
-    runs: int
-    bytes: int
-    reruns_asked: int
-    first_message_s: float  # when the first answer was handled (server time plus a busy main thread)
-    last_message_s: float
-
-
-def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = False,
-            quiet_ms: int = QUIET_MS, timeout_s: float = TIMEOUT_S) -> Measure:
-    """Do action, wait until the page is quiet, and say what it cost.
-
-    Time starts at navigation (first_load) or when the page sends its first message after the
-    action (the widget's value); it ends two animation frames after the last message handled.
-    """
-    if first_load:
-        js_recv, js_sent, py_recv, py_sent, t_action = 0, 0, 0, 0, 0.0
-    else:
-        js_recv, js_sent = page.evaluate("[window.__bench.recv.length, window.__bench.sent.length]")
-        py_recv, py_sent = len(wire.received), len(wire.sent)
-        t_action = page.evaluate("performance.now()")
-    action()
-    after_action = page.evaluate(TWO_FRAMES_JS)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        page.wait_for_timeout(250)
-        state = page.evaluate(f"""() => ({{now: performance.now(),
-            recv: window.__bench.recv.slice({js_recv}), sent: window.__bench.sent.slice({js_sent})}})""")
-        kinds = [k for k, _ in wire.received[py_recv:py_recv + len(state["recv"])]]
-        counted = [e for e, k in zip(state["recv"], kinds, strict=False) if k not in IGNORED_KINDS]
-        last = max([e["t"] for e in counted] + [t_action])
-        asked = first_load or "rerun_script" in wire.sent[py_sent:]
-        busy = (wire.started(py_recv) > wire.runs(py_recv) or (asked and not wire.runs(py_recv))
-                or any(e["settled"] is None for e in counted))
-        if not busy and state["now"] - last > quiet_ms:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the page did not settle within {timeout_s:.0f} s")
-    sent_kinds = wire.sent[py_sent:py_sent + len(state["sent"])]
-    asked = [t for t, k in zip(state["sent"], sent_kinds, strict=False) if k not in (None, "app_heartbeat")]
-    start = 0.0 if first_load else (asked[0] if asked else t_action)
-    end = max([e["settled"] for e in counted], default=after_action)
-    received = wire.received[py_recv:]
-    handled = [e["t"] for e in counted] or [end]
-    return Measure(round((end - start) / 1000, 3), wire.runs(py_recv),
-                   sum(n for k, n in received if k not in IGNORED_KINDS),
-                   sum(k == "rerun_script" for k in sent_kinds),
-                   round((handled[0] - start) / 1000, 3), round((handled[-1] - start) / 1000, 3))
-
 
 # ---- the server and the browser -----------------------------------------------------------------
 
@@ -217,18 +99,6 @@ def chromium(*, gpu: bool = False, core: int | None = None) -> Iterator[object]:
             yield browser
         finally:
             browser.close()
-
-
-def new_page(browser, *, lang: str = "zh"):
-    """A fresh context (no cache shared with earlier runs) with the recorder installed."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    context.add_init_script(RECORDER_JS)
-    page = context.new_page()
-    wire = Wire()
-    wire.attach(page)
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page, wire
 
 
 # ---- where to click -----------------------------------------------------------------------------
@@ -367,6 +237,18 @@ def first_loads(browser, url: str, paths: list[str]) -> dict[str, Measure]:
     return out
 
 
+def revisits(browser, url: str, paths: list[str]) -> dict[str, Measure]:
+    """Each page opened a second time in the same browser context: what a leader who opens the
+    dashboard every day waits for, Streamlit's scripts already in the browser's cache."""
+    out = {}
+    for path in paths:
+        page, wire = new_page(browser)
+        measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u), first_load=True)
+        out[path] = measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u), first_load=True)
+        page.context.close()
+    return out
+
+
 def _attempt(scenario: Callable[[], dict[str, Measure]], failures: list[str]) -> dict[str, Measure] | None:
     """One run of a scenario; a run the browser cannot finish (a page still drawing after the
     timeout) is noted, not fatal: the other runs and pages are still measured."""
@@ -393,10 +275,10 @@ def _median(runs: list[dict[str, Measure] | None]) -> dict[str, dict]:
 def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = True,
         pages: tuple[str, ...] = ("overview", "land", "remediation", "firms"),
         progress: Callable[[str], None] = lambda _s: None, log_dir: Path | None = None,
-        app: Path = S.PROJECT_DIR / "app.py") -> dict:
+        app: Path = S.PROJECT_DIR / "server.py") -> dict:
     """The browser benchmark over directory's dataset: medians of repeat runs of each scenario.
 
-    app is the product to serve (another checkout's app.py compares a change with main)."""
+    app is the product as `make run` serves it (another checkout's server.py compares a change with main)."""
     from dayuan_geo.maps import view as map_view
 
     log_dir = log_dir or Path(tempfile.gettempdir())
@@ -421,6 +303,8 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
                                                  failures))
                 result["land"] = _median(product_runs)
                 result["first_loads"] = _median(load_runs)
+                result["revisits"] = _median([_attempt(lambda: revisits(browser, url, list(pages)), failures)
+                                              for _ in range(repeat)])
                 result["product_failures"] = failures
             if naive:
                 with serve(NAIVE_APP, directory, core=server_core, log=log_dir / "bench-naive.log") as url:
@@ -431,6 +315,8 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
                         progress(f"naive page: run {i + 1} of {repeat}")
                         naive_runs.append(_attempt(lambda: naive_scenario(browser, url, target), failures))
                     result["naive"] = _median(naive_runs)
+                    result["naive_revisit"] = _median([_attempt(lambda: revisits(browser, url, [""]), failures)
+                                                       for _ in range(repeat)]).get("")
                     result["naive_failures"] = failures
     finally:
         if affinity is not None:
@@ -454,10 +340,17 @@ def report(r: dict, *, scale: str = "") -> str:
     for who in ("product", "naive"):
         for failure in r.get(f"{who}_failures") or []:
             lines.append(f"\n{who} run not finished: {failure}")
-    lines += ["", "| first load | product | script runs | sent |", "| --- | --- | --- | --- |"]
+    lines += ["", "| page | first visit | script runs | sent | revisit (scripts cached) | script runs |",
+              "| --- | --- | --- | --- | --- | --- |"]
     loads = {**({"land": r["land"]["first load"]} if "first load" in r.get("land", {}) else {}),
              **r.get("first_loads", {})}
+    again = r.get("revisits", {})
+    if "first load" in naive:
+        loads["naive page"] = naive["first load"]
+        again = {**again, "naive page": r.get("naive_revisit")}
     for name, m in loads.items():
+        v = again.get(name)
         lines.append(f"| {name} | {m['seconds']:.2f} s | {', '.join(map(str, m['runs']))} | "
-                     f"{m['bytes'] / 1e6:.2f} MB |")
+                     f"{m['bytes'] / 1e6:.2f} MB | "
+                     + (f"{v['seconds']:.2f} s | {', '.join(map(str, v['runs']))} |" if v else "— | — |"))
     return "\n".join(lines) + "\n"

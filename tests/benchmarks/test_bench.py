@@ -122,7 +122,7 @@ def test_script_runs_are_counted_from_the_messages_streamlit_sends():
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    from benchmarks import browser
+    from benchmarks import wire as recorder
 
     done = ForwardMsg()
     done.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
@@ -130,12 +130,12 @@ def test_script_runs_are_counted_from_the_messages_streamlit_sends():
     started.new_session.SetInParent()
     rerun = BackMsg()
     rerun.rerun_script.query_string = "village=1"
-    wire = browser.Wire()
+    wire = recorder.Wire()
     for msg in (started, done, started, done):
         payload = msg.SerializeToString()
-        wire.received.append((browser.message_kind(payload, sent=False), len(payload)))
-    assert browser.message_kind(rerun.SerializeToString(), sent=True) == "rerun_script"
-    assert browser.message_kind("not protobuf", sent=False) is None
+        wire.received.append((recorder.message_kind(payload, sent=False), len(payload)))
+    assert recorder.message_kind(rerun.SerializeToString(), sent=True) == "rerun_script"
+    assert recorder.message_kind("not protobuf", sent=False) is None
     assert (wire.started(0), wire.runs(0), wire.runs(2)) == (2, 2, 1)
 
 
@@ -159,9 +159,13 @@ def test_browser_report_puts_the_product_beside_the_naive_page():
 
     m = {"seconds": 0.8, "runs": [1], "bytes": 250_000, "all_seconds": [0.8]}
     n = {"seconds": 3.4, "runs": [1], "bytes": 9_000_000, "all_seconds": [3.4]}
+    again = {"seconds": 0.5, "runs": [1], "bytes": 250_000, "all_seconds": [0.5]}
     result = {"gl": "software (SwiftShader)", "pinned": True, "repeat": 3, "measured_at": "2026-11-30T13:00:00+00:00",
               "land": {"first load": m, "filter change": m}, "naive": {"first load": n, "filter change": n},
-              "first_loads": {"overview": m}}
+              "first_loads": {"overview": m}, "revisits": {"overview": again, "land": again},
+              "naive_revisit": {**again, "seconds": 1.2}}
     text = browser.report(result, scale="M")
     assert "| filter change | 0.80 s | 1 | 0.25 MB | 3.40 s | 1 | 9.00 MB |" in text
-    assert "| overview | 0.80 s | 1 | 0.25 MB |" in text
+    assert "| overview | 0.80 s | 1 | 0.25 MB | 0.50 s | 1 |" in text
+    assert "| land | 0.80 s | 1 | 0.25 MB | 0.50 s | 1 |" in text
+    assert "| naive page | 3.40 s | 1 | 9.00 MB | 1.20 s | 1 |" in text

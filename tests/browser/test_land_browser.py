@@ -125,23 +125,24 @@ def test_each_interaction_runs_the_script_once(app_server, browser, demo_dir):
     each cost exactly one script run: nothing the page draws asks for another (counted from the
     websocket, as the browser benchmark counts)."""
     from benchmarks import browser as bench
+    from benchmarks.wire import measure, new_page
     from dayuan_geo.maps.view import fit_view
 
     target = bench.pick_target(demo_dir)
-    page, wire = bench.new_page(browser)
+    page, wire = new_page(browser)
     try:
-        load = bench.measure(page, wire, lambda: (page.goto(app_server.url + "/land"), bench._canvas(page)),
+        load = measure(page, wire, lambda: (page.goto(app_server.url + "/land"), bench._canvas(page)),
                              first_load=True)
         assert load.runs == 1
         choose = bench._choose_village(page, target)
-        steps = {"filter change": bench.measure(page, wire, choose)}
+        steps = {"filter change": measure(page, wire, choose)}
         page.keyboard.press("Escape")
         page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
-        steps["map click"] = bench.measure(page, wire, bench._click_map(page, fit_view(target.extent), target))
+        steps["map click"] = measure(page, wire, bench._click_map(page, fit_view(target.extent), target))
         tab = page.get_by_role("tab", name=bench.STORY_TAB)
         tab.wait_for(timeout=30_000)
-        steps["tab switch"] = bench.measure(page, wire, tab.click)
-        steps["time slider"] = bench.measure(page, wire, bench._slider_step(page))
+        steps["tab switch"] = measure(page, wire, tab.click)
+        steps["time slider"] = measure(page, wire, bench._slider_step(page))
         assert {name: (m.reruns_asked, m.runs) for name, m in steps.items()} == {
             name: (1, 1) for name in steps}
         assert "village=" + target.village_code in page.url and "parcel=" in page.url and "month=" in page.url
