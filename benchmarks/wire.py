@@ -93,8 +93,8 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     Time starts at navigation (first_load) or when the page sends its first message after the
     action (the widget's value); it ends two animation frames after the last message handled.
     """
-    if first_load:
-        js_recv, js_sent, py_recv, py_sent, t_action = 0, 0, 0, 0, 0.0
+    if first_load:  # a navigation: the page's recorder starts afresh, the wire goes on
+        js_recv, js_sent, py_recv, py_sent, t_action = 0, 0, len(wire.received), len(wire.sent), 0.0
     else:
         js_recv, js_sent = page.evaluate("[window.__bench.recv.length, window.__bench.sent.length]")
         py_recv, py_sent = len(wire.received), len(wire.sent)
