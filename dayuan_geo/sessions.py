@@ -5,7 +5,8 @@ fetch from `/_dayuan/session`; that route answers with the session cookie: signe
 beside the accounts file (`config/session.key`, owner-only), HttpOnly, SameSite=Strict, valid
 SESSION_HOURS. The cookie names the account and a fingerprint of its role and password hash, so a
 removed account, a new role or a new password ends every session of it; signing out revokes the
-cookie's id in this process. A Streamlit session id alone never carries an identity.
+cookie's id, in a list kept beside the key (`config/session.revoked`), so a copy of the cookie stays
+void after the server restarts. A Streamlit session id alone never carries an identity.
 """
 
 from __future__ import annotations
@@ -27,11 +28,34 @@ SIGN_OUT_ROUTE = "/_dayuan/signout"
 
 _lock = threading.Lock()
 _tickets: dict[str, float] = {}  # nonce -> expiry of tickets not yet redeemed
-_revoked: dict[str, float] = {}  # cookie id -> when it expires anyway
+_revoked: dict[str, float] = {}  # cookie id -> when it expires anyway, as last read from the file
+_revoked_seen: dict[Path, float] = {}  # revocation file -> its mtime when read
 
 
 def _key_file(accounts_file: Path) -> Path:
     return Path(accounts_file).resolve().parent / "session.key"
+
+
+def _revoked_file(accounts_file: Path) -> Path:
+    return Path(accounts_file).resolve().parent / "session.revoked"
+
+
+def _load_revoked(accounts_file: Path) -> None:
+    """Read the revocation list when the file changed (another process, or a restart); under _lock."""
+    path = _revoked_file(accounts_file)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return
+    if _revoked_seen.get(path) == mtime:
+        return
+    for line in path.read_text(encoding="ascii").splitlines():
+        cookie_id, _, until = line.partition(" ")
+        try:
+            _revoked[cookie_id] = max(_revoked.get(cookie_id, 0.0), float(until))
+        except ValueError:
+            continue  # a torn line: the rest of the list still counts
+    _revoked_seen[path] = mtime
 
 
 def _serializer(accounts_file: Path, salt: str) -> URLSafeTimedSerializer:
@@ -84,15 +108,30 @@ def read(accounts_file: Path, value: str | None) -> tuple[str, str, str] | None:
     except BadSignature:
         return None
     with _lock:
+        _load_revoked(accounts_file)
         if str(data.get("i")) in _revoked:
             return None
     return str(data.get("u")), str(data.get("f")), str(data.get("i"))
 
 
-def revoke(cookie_id: str) -> None:
-    """Sign-out: this cookie is void in this process from now on, wherever a copy of it is."""
+def revoke(accounts_file: Path, cookie_id: str) -> None:
+    """Sign-out: this cookie is void from now on, wherever a copy of it is, across restarts.
+
+    The list (unexpired ids only) is written to a temporary file and renamed over the old one, so a
+    reader sees the old list or the new one, never half of one."""
+    path = _revoked_file(accounts_file)
     with _lock:
+        _load_revoked(accounts_file)
         now = time.time()
         for old in [i for i, until in _revoked.items() if until < now]:
             del _revoked[old]
         _revoked[cookie_id] = now + SESSION_HOURS * 3600
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.writelines(f"{i} {until:.0f}\n" for i, until in _revoked.items())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _revoked_seen[path] = path.stat().st_mtime_ns

@@ -196,7 +196,7 @@ def sign_out() -> None:
         st.logout()
     cookie = sessions.read(auth.auth_file(), st.context.cookies.get(sessions.COOKIE))
     if cookie is not None:
-        sessions.revoke(cookie[2])  # every copy of this browser's cookie is void from now on
+        sessions.revoke(auth.auth_file(), cookie[2])  # every copy of this browser's cookie is void from now on
     st.session_state.pop(USER_KEY, None)
     st.session_state[BROWSER_KEY] = sessions.SIGN_OUT_ROUTE
 
