@@ -140,21 +140,6 @@ def tooltip(level: str, lang: str) -> dict:
     return {"html": "<br/>".join(parts), "style": maps.TOOLTIP_STYLE}
 
 
-def rings(wkb: pd.Series) -> list[list[list[float]]]:
-    """The outer ring of each polygon as [[lon, lat], ...], vectorised (maps.rings for multipolygons)."""
-    blobs = np.empty(len(wkb), dtype=object)
-    blobs[:] = [None if b is None else bytes(b) for b in wkb]
-    geoms = shapely.from_wkb(blobs)
-    if not len(geoms):
-        return []
-    if not (shapely.get_type_id(geoms) == 3).all():  # not all plain polygons
-        return maps.rings(wkb)
-    coords, index = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
-    counts = np.bincount(index, minlength=len(geoms))
-    parts = np.split(np.round(coords, maps.COORD_DIGITS), np.cumsum(counts)[:-1])
-    return [part.tolist() for part in parts]
-
-
 def _ring(coords: list[list[float]]) -> list[list[float]]:
     """A ring without its closing vertex (deck.gl closes polygons itself): fewer bytes."""
     return coords[:-1] if len(coords) > 3 and coords[0] == coords[-1] else coords
@@ -176,7 +161,7 @@ def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
         for pid, name, park, vil, area, status, day, ring in zip(
             df["parcel_id"].astype(str).tolist(), df["name"].tolist(), df["park_name"].tolist(),
             df["village_zh" if lang == "zh" else "village_en"].tolist(), df["area_m2"].astype(float).tolist(),
-            df["release_status"].tolist(), dates, rings(df["wkb"]), strict=True)
+            df["release_status"].tolist(), dates, maps.rings(df["wkb"]), strict=True)
     ]
     return maps.filled_polygons(rows, layer_id=layer_id)
 
@@ -185,7 +170,7 @@ def aggregate_layer(md: budget.MapData, *, lang: str, layer_id: str) -> pdk.Laye
     """Parks or grid cells filled by the share of their selected area released."""
     df = md.frame
     n = len(df)
-    polygons = rings(df["wkb"]) if "wkb" in df else df["polygon"].tolist()
+    polygons = maps.rings(df["wkb"]) if "wkb" in df else df["polygon"].tolist()
     if md.level == "park":
         ids = df["id"].astype(str).tolist()
         names = [_text(x) for x in df["label" if lang == "zh" else "label_en"].tolist()]

