@@ -61,12 +61,21 @@ def _dates_and_dashes() -> None:
     st.dataframe(pd.DataFrame({"day": [dt.date(2026, 1, 1), "—"]}))
 
 
+_BUILT: dict[str, Path] = {}
+
+
+def scale_m_dir(tmp_path_factory) -> Path:
+    """The demo dataset at scale M (100,000 parcels, 19,945 parks and projects), built once per test
+    session (about 8 s) for the tests of what the pages send."""
+    if "M" not in _BUILT:
+        _BUILT["M"] = tmp_path_factory.mktemp("scale-m") / "data"
+        demo.write(_BUILT["M"], scale="M")
+    return _BUILT["M"]
+
+
 @pytest.fixture(scope="module")
 def scale_m(tmp_path_factory) -> Path:
-    """The demo dataset at scale M (100,000 parcels, 19,945 parks and projects), built for these tests."""
-    path = tmp_path_factory.mktemp("scale-m") / "data"
-    demo.write(path, scale="M")
-    return path
+    return scale_m_dir(tmp_path_factory)
 
 
 def run_page(**params: str) -> AppTest:
