@@ -13,6 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import schema as S
+from tests.hostile.names import write_hostile_dataset
+from tests.pages.test_chinese_ui import _cell_problems
+from tests.pages.test_escaping import _texts, problems_in
 from tests.pages.test_remediation_screen import APP, MB, element_bytes, mixed_columns, scale_m_dir
 
 AS_OF = dt.date(2026, 11, 20)
@@ -138,3 +141,34 @@ def test_tables_on_screen_have_one_type_per_column(app_env, monkeypatch, role):
         assert not at.exception
         assert at.dataframe
     assert found == []
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "data"
+    return path, write_hostile_dataset(path)
+
+
+@pytest.mark.parametrize("tab", ["list", "near", "inspections"])
+@pytest.mark.parametrize("role", ["leader", "inspector"])
+def test_each_tab_is_chinese_and_keeps_hostile_names_literal(app_env, hostile, monkeypatch, tab, role):
+    """What tests/pages/test_chinese_ui.py and test_escaping.py check on a first load (the map's tab),
+    for the tabs a first load no longer builds: opened by a link."""
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params.update({"firm": "F0000147", "tab": tab})
+    at.session_state["role"] = role
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception and at.dataframe
+    problems = {i: found for i, df in enumerate(at.dataframe) if (found := _cell_problems(df.value))}
+    assert not problems, problems
+    data_dir, ids = hostile
+    monkeypatch.setenv("DAYUAN_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params.update({"firm": ids["firm"], "tab": tab})
+    at.session_state["role"] = role
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    bad = [(problems_in(text), text[:160]) for text in _texts(at) if problems_in(text)]
+    assert not bad, bad

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dayuan_geo.demo import build as demo
 from dayuan_geo.remediation import queries as R
+from tests.pages.test_chinese_ui import _cell_problems
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/remediation.py"
@@ -147,6 +148,8 @@ def test_tables_on_screen_have_one_type_per_column(app_env, monkeypatch):
     assert [R.header(c, "zh") for c in R.STUCK_COLUMNS] in headers  # the stuck list
     assert any("列入日期" in h for h in headers) and any("实际完成" in h for h in headers)  # story firms, projects
     assert found == []
+    problems = {i: bad for i, df in enumerate(at.dataframe) if (bad := _cell_problems(df.value))}
+    assert not problems, problems  # test_chinese_ui's check, for the stuck list a first load does not build
 
 
 def test_the_park_picker_lists_few_parks_and_finds_any(scale_m, monkeypatch):
