@@ -122,6 +122,8 @@ def test_a_closed_tab_sends_nothing_and_a_cut_table_says_its_total(app_env, monk
     late, stuck = at.tabs
     assert stuck.children and not late.children
     assert at.query_params["list"] == "stuck"
+    at.number_input(key="rem_threshold").set_value(365).run()  # the tabs' labels count anew: still the stuck list
+    assert at.tabs[1].children and not at.tabs[0].children and at.tabs[1].label != stuck.label
     reloaded = run_page(list="stuck")  # a reload of the link opens the same tab
     assert reloaded.tabs[1].children and not reloaded.tabs[0].children
 
