@@ -106,6 +106,8 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("DAYUAN_IMPORT_MAX_AREA_SHARE", _positive, None,
              "share of the street's area above which an imported parcel or park is a row error"),
     Variable("DAYUAN_MAP_POLYGON_BUDGET", _whole(1), None, "polygons a map may send"),
+    Variable("DAYUAN_SCREEN_ROWS", _whole(1), 1_000,
+             "rows a table on screen sends (exports hold every row; 5,000 rows are about 1 MB of page)"),
     Variable("DAYUAN_CONFIG", _path, None, "the site configuration (default: config/dayuan.toml)"),
     Variable("DAYUAN_BASEMAP", _text, "", "base map: none, public, a configured source or a tile URL template"),
     Variable("DAYUAN_BASEMAP_CRS", _choice("wgs84", "gcj02"), "wgs84", "the custom tile URL's coordinate system"),
@@ -129,6 +131,12 @@ def get(name: str, *, environ: Mapping[str, str] | None = None) -> Any:
         return var.parse(raw)
     except ValueError as exc:
         raise ValueError(f"{name}={raw!r} is not valid: expected {exc}") from None
+
+
+def screen_rows() -> int:
+    """Rows a table on screen sends, the same on every page (DAYUAN_SCREEN_ROWS): a browser without
+    a GPU draws each row, so more than a person scrolls through are cut; exports hold them all."""
+    return int(get("DAYUAN_SCREEN_ROWS"))
 
 
 def check(*, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -1,5 +1,6 @@
 """The firms page's pieces that are not layout of the page itself: the story of one firm, the tables
-that open a story when a row is picked, and the page's URL parameters."""
+that open a story when a row is picked, the inspections tab, what its closed tabs keep and the
+page's URL parameters."""
 
 from __future__ import annotations
 
@@ -11,23 +12,26 @@ import streamlit as st
 
 import edge
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
+from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.safety import views
-from dayuan_geo.text import md_text
-from edge import urlstate
+from dayuan_geo.text import file_name, md_text
+from edge import tabs, urlstate
 
 STORY = "firm_story_id"
 FOCUS = "firm_focus"  # the firm a link named: the map opens on it
 FOCUS_ZOOM = 16
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 1000, 600  # the firms map on screen at 1440 px (the page's width)
+TABS = ("map", "list", "near", "inspections")
+TAB = "fs_tab"  # the open tab, as a code (edge.tabs.open_tabs), kept in the URL
 
 
 def url_params(*, villages: list[str], grids: list[str], industries: list[str], years: list[int]
                ) -> list[urlstate.Param]:
-    """/firms?risk=…&status=…&village=…&grid=…&industry=…&year=…&firm=…"""
+    """/firms?risk=…&status=…&village=…&grid=…&industry=…&year=…&firm=…&tab=…"""
     return [
         urlstate.Param("risk", "f_level", urlstate.choice(safety.RISKY_LEVELS, labels=S.RISK_LEVEL.parse),
                        multi=True, default=list(safety.RISKY_LEVELS)),
@@ -38,6 +42,7 @@ def url_params(*, villages: list[str], grids: list[str], industries: list[str], 
         urlstate.Param("industry", "f_industry", urlstate.choice(industries, labels=S.INDUSTRY.parse), multi=True),
         urlstate.Param("year", "insp_year", urlstate.integer(low=min(years), high=max(years)), default=years[0]),
         urlstate.Param("firm", STORY, safety.clean_firm_id),
+        urlstate.Param("tab", TAB, urlstate.choice(TABS), default=TABS[0]),
     ]
 
 
@@ -74,19 +79,60 @@ def on_row_pick(key: str, frame: pd.DataFrame) -> Callable[[], None]:
     return pick
 
 
-def capped(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows a table on screen shows (exports hold them all), said when some are left out."""
-    shown = frame.head(safety.DISPLAY_ROWS)
-    if len(frame) > len(shown):
-        st.caption(edge.t("fs_rows_capped", shown=len(shown), total=len(frame)))
-    return shown
+def keep_tab_widgets() -> None:
+    """The near-land check's distance and parcel statuses (the map rings its result whichever tab is
+    open), the ordinary firms' switch and the repeat threshold keep their values while their tab is
+    closed."""
+    st.session_state.setdefault("near_distance", int(safety.DEFAULT_DISTANCE_M))
+    st.session_state.setdefault("near_status", list(safety.NEAR_LAND_STATUSES))
+    st.session_state.setdefault("repeat_min", inspections.DEFAULT_MIN_PROBLEMS)
+    tabs.keep("near_distance", "near_status", "show_ordinary", "repeat_min")
 
 
 def pickable_table(frame: pd.DataFrame, *, key: str, lang: str, keep_village: bool = False) -> None:
-    """A firm table (first DISPLAY_ROWS rows) where picking a row opens that firm's story."""
-    shown = capped(frame)
+    """A firm table (its first settings.screen_rows() rows, said under it when some are left out: the
+    exports hold them all) where picking a row opens that firm's story."""
+    shown = frame.head(settings.screen_rows())
     st.dataframe(views.for_display(shown, table="firms", lang=lang, keep_village=keep_village), hide_index=True,
                  key=key, on_select=on_row_pick(key, shown), selection_mode="single-row")
+    if len(frame) > len(shown):
+        st.caption(edge.t("fs_rows_capped", shown=len(shown), total=len(frame)))
+
+
+def inspections_tab(k: dict, *, year: int, as_of: object, role: str, lang: str) -> None:
+    """The inspections tab: the year's charts, its rectification orders, the firms with repeated
+    problems and inspections per grid (k: safety.safety_kpis of the year)."""
+    start, end = k["start"], k["end"]
+    st.caption(edge.t("fs_insp_caption", start=start, end=end))
+    figures = edge.shared(views.inspection_figures, as_of=as_of, start=start, end=end, lang=lang)
+    st.plotly_chart(figures.trend, width="stretch", key="insp_trend")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(figures.category, width="stretch", key="insp_category")
+    right.plotly_chart(figures.outcome, width="stretch", key="insp_outcome")
+
+    st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
+    rect = edge.query(inspections.rectification_orders, role=role, start=start, end=end)
+    pickable_table(rect, key="rect_table", lang=lang)
+    edge.export_buttons(views.for_export(rect, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year})
+
+    st.subheader(edge.t("fs_repeat_title"))
+    min_problems = int(st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, key="repeat_min"))
+    repeat = edge.query(inspections.repeat_problem_firms, role=role, start=start, end=end,
+                        min_problems=min_problems)
+    st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=min_problems))
+    pickable_table(repeat, key="repeat_table", lang=lang)
+    edge.export_buttons(views.for_export(repeat, lang=lang), table="firms",
+                        name=file_name(edge.t("fs_file_repeat"), year, day=as_of, lang=lang),
+                        formats=("csv", "xlsx"), filters={"year": year, "min_problems": min_problems})
+
+    st.subheader(edge.t("fs_grid_map_title"))
+    per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)
+    grid_layers = [per_grid.layer, *edge.shared(views.village_layers, lang=lang, outline_id="grid-map-villages",
+                                               label_id="grid-map-labels")]
+    st.pydeck_chart(mapdata.deck(grid_layers, center=edge.query(queries.view_center)), height=520, key="grid_map")
+    st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)
 
 
 def story_panel(story: dict | None, firm_id: str | None, *, lang: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import edge
-from dayuan_geo import access
+from dayuan_geo import access, settings
 from dayuan_geo import schema as S
 from dayuan_geo.land import filters as F
 from dayuan_geo.land import queries as land
@@ -25,6 +25,7 @@ from dayuan_geo.land import views as land_views
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.text import md_text
+from edge.tabs import keep
 
 PARK_OPTION_LIMIT = 3_000
 MAP_HEIGHT_PX = land_views.MAP_HEIGHT_PX
@@ -96,14 +97,6 @@ def read_url(o: Options) -> list[str]:
     st.session_state.setdefault(K_GEN, 0)
     keep(K_SORT, K_DESC, K_DIST)
     return ignored
-
-
-def keep(*keys: str) -> None:
-    """Keep the values of widgets that only an open tab draws: Streamlit forgets a widget's value on a
-    run that does not draw it, unless the value was set by the script."""
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
 
 
 def write_url(filters: F.LandFilters, o: Options) -> None:
@@ -302,7 +295,7 @@ def table_and_exports(filters: F.LandFilters, *, summary: dict, lang: str, role:
                  format_func=lambda c: S.column_label("parcels", c, lang))
     s2.toggle(edge.t("land_desc"), key=K_DESC)
     rows = edge.query(land.selection_table, filters=filters, sort=ss[K_SORT], descending=ss[K_DESC],
-                      limit=land.TABLE_ROW_LIMIT)
+                      limit=settings.screen_rows())
     ss["_land_table_ids"] = rows["parcel_id"].tolist()
     if summary["parcels"] > len(rows):
         st.caption(edge.t("land_table_limited", shown=f"{len(rows):,}", n=f"{summary['parcels']:,}"))

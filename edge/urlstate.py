@@ -110,13 +110,16 @@ def write(params: list[Param], *, page: str) -> None:
 
 
 _PARK_ID = re.compile(r"P\d{3,9}")
+REM_TAB = "rem_list_tab"  # the open list of the late and stuck tabs, as a code (edge.tabs.open_tabs)
 
 
 def remediation_params(*, villages: list[str], stalled_default: int) -> list[Param]:
-    """/remediation?mode=…&village=…&stalled=…&park=… (the park whose story is open)."""
+    """/remediation?mode=…&village=…&stalled=…&park=… (the park whose story is open)&list=stuck (the
+    open one of the late and stuck lists)."""
     return [
         Param("mode", "rem_modes", choice(S.REMEDIATION_MODE.codes, labels=S.REMEDIATION_MODE.parse), multi=True),
         Param("village", "rem_villages", choice(villages), multi=True),
         Param("stalled", "rem_threshold", integer(low=1, high=3650), default=stalled_default),
         Param("park", "rem_story_park", lambda text: text if _PARK_ID.fullmatch(text) else None),
+        Param("list", REM_TAB, choice(("late", "stuck")), default="late"),
     ]

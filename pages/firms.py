@@ -8,10 +8,10 @@ from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
-from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
+from dayuan_geo.safety import views
 from dayuan_geo.text import file_name
-from edge import firm_story, mapnote, phone, urlstate
+from edge import firm_story, mapnote, phone, tabs, urlstate
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
 STORY = firm_story.STORY
@@ -71,123 +71,96 @@ def export_name(what: str, *extra: object) -> str:
     """地块_石湖村委会_已释放_2026-11-20: the table, the filter's gist and the data date."""
     return file_name(edge.t(what), *gist, *extra, day=as_of, lang=lang)
 
-tab_map, tab_list, tab_near, tab_insp = st.tabs(
-    [edge.t("fs_tab_map"), edge.t("fs_tab_list"), edge.t("fs_tab_near"), edge.t("fs_tab_inspections")])
+# ---- only the open tab is built; the near-land check's values are kept for the map's highlight -----
+firm_story.keep_tab_widgets()
+tab = tabs.open_tabs({code: edge.t(f"fs_tab_{code}") for code in firm_story.TABS}, key="fs_tabs",
+                     state=firm_story.TAB)
+if tab["near"]:
+    with tab["near"]:
+        st.caption(edge.t("fs_near_caption"))
+        n1, n2 = st.columns([1, 2])
+        n1.slider(edge.t("fs_near_distance"), 0, 1000, step=25, key="near_distance")
+        n2.multiselect(edge.t("fs_near_parcel_status"), list(S.RELEASE_STATUS.codes), key="near_status",
+                       format_func=lambda c: S.RELEASE_STATUS.label(c, lang))
+distance, parcel_statuses = int(st.session_state["near_distance"]), list(st.session_state["near_status"])
+near_args = {"role": role, "as_of": as_of, "distance_m": float(distance), "risk_levels": tuple(levels),
+             "parcel_statuses": tuple(parcel_statuses)}
+if tab["near"]:
+    with tab["near"]:
+        near = edge.shared(views.near_land_view, **near_args).near  # one row per firm; the pairs are exported
+        m1, m2 = st.columns(2)
+        m1.metric(edge.t("fs_near_firms"), f"{len(near.firms):,}", border=True)
+        m2.metric(edge.t("fs_near_parcels"), f"{near.parcels:,}", border=True)
+        st.caption(edge.t("fs_near_per_firm", pairs=near.pairs))
+        firm_story.pickable_table(near.firms, key="near_table", lang=lang)
+        store = edge.store()
 
-# ---- near land being released (first, because the map highlights its result) --------------------
-with tab_near:
-    st.caption(edge.t("fs_near_caption"))
-    n1, n2 = st.columns([1, 2])
-    distance = n1.slider(edge.t("fs_near_distance"), 0, 1000, int(safety.DEFAULT_DISTANCE_M), step=25,
-                         key="near_distance")
-    parcel_statuses = n2.multiselect(edge.t("fs_near_parcel_status"), list(S.RELEASE_STATUS.codes),
-                                     default=list(safety.NEAR_LAND_STATUSES), key="near_status",
-                                     format_func=lambda c: S.RELEASE_STATUS.label(c, lang))
-    near_args = {"role": role, "as_of": as_of, "distance_m": float(distance), "risk_levels": tuple(levels),
-                 "parcel_statuses": tuple(parcel_statuses)}
-    near_view = edge.shared(views.near_land_view, **near_args)
-    near = near_view.near  # one row per firm: what the page shows; the pairs are for the export
-    m1, m2 = st.columns(2)
-    m1.metric(edge.t("fs_near_firms"), f"{len(near.firms):,}", border=True)
-    m2.metric(edge.t("fs_near_parcels"), f"{near.parcels:,}", border=True)
-    st.caption(edge.t("fs_near_per_firm", pairs=near.pairs))
-    firm_story.pickable_table(near.firms, key="near_table", lang=lang)
-    store = edge.store()
+        def near_pairs():  # every (parcel, firm) pair, built on click only, on a cursor of its own
+            return views.for_export(safety.near_released_land(store.cursor(), **near_args), lang=lang)
 
-    def near_pairs():  # every (parcel, firm) pair, built on click only, on a cursor of its own
-        return views.for_export(safety.near_released_land(store.cursor(), **near_args), lang=lang)
-
-    edge.export_buttons(near_pairs, table="firms", name=export_name("fs_file_near", f"{distance}m"), geometry=True,
-                        filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
+        edge.export_buttons(near_pairs, table="firms", name=export_name("fs_file_near", f"{distance}m"), geometry=True,
+                            filters={**filters, "distance_m": distance, "parcel_status": parcel_statuses})
 
 # ---- map ----------------------------------------------------------------------------------------
-with tab_map:
-    show_ordinary = st.toggle(edge.t("fs_show_ordinary"), value=False, key="show_ordinary")
-    # the land within the polygon budget (parks or grid cells beyond it), outlines within it too
-    budget = mapdata.polygon_budget()
-    land = edge.shared(mapdata.parcel_view, as_of=as_of, lang=lang, statuses=tuple(parcel_statuses),
-                      budget=budget, layer_id="release-parcels")
-    context = edge.shared(views.map_context, lang=lang, budget=budget)
-    layers = [land.layer, *context.layers]
-    points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
-    if show_ordinary:
-        n_ordinary = edge.query(safety.ordinary_firm_count, **where)
-        if n_ordinary > safety.DENSITY_THRESHOLD:
-            layers.append(views.density_layer(edge.query(safety.ordinary_firm_density, **where)))
-            st.caption(edge.t("fs_density_caption", n=n_ordinary))
+if tab["map"]:
+    with tab["map"]:
+        near_view = edge.shared(views.near_land_view, **near_args)  # the map rings the near-land firms
+        show_ordinary = st.toggle(edge.t("fs_show_ordinary"), key="show_ordinary")
+        # the land within the polygon budget (parks or grid cells beyond it), outlines within it too
+        budget = mapdata.polygon_budget()
+        land = edge.shared(mapdata.parcel_view, as_of=as_of, lang=lang, statuses=tuple(parcel_statuses),
+                          budget=budget, layer_id="release-parcels")
+        context = edge.shared(views.map_context, lang=lang, budget=budget)
+        layers = [land.layer, *context.layers]
+        points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
+        if show_ordinary:
+            n_ordinary = edge.query(safety.ordinary_firm_count, **where)
+            if n_ordinary > safety.DENSITY_THRESHOLD:
+                layers.append(views.density_layer(edge.query(safety.ordinary_firm_density, **where)))
+                st.caption(edge.t("fs_density_caption", n=n_ordinary))
+            else:
+                ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
+                layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
+                points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
+        if len(near_view.near.firms):
+            layers.append(near_view.rings)
+            points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
+        layers.append(risky.layer)
+        focus = st.session_state.get(firm_story.FOCUS)
+        focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
+        if focus_story:
+            deck = firm_story.focus_deck(layers, focus_story["firm"], points=firms, lang=lang)
         else:
-            ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
-            layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
-            points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
-    if len(near.firms):
-        layers.append(near_view.rings)
-        points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
-    layers.append(risky.layer)
-    focus = st.session_state.get(firm_story.FOCUS)
-    focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
-    if focus_story:
-        deck = firm_story.focus_deck(layers, focus_story["firm"], points=firms, lang=lang)
-    else:
-        deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
-    st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
-                    on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
-    items = (mapdata.legend_items(land, lang) if land.aggregated
-             else [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses])
-    view = deck.initial_view_state
-    mapnote.tile_check(center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]) if focus_story
-                       else edge.query(queries.view_center), zoom=view.zoom)
-    st.markdown(maps.legend_html(items + context.legend_items(lang), points=points, lang=lang,
-                                 scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
-    st.caption(edge.t("fs_map_caption"))
-    for note in (mapdata.caption(land, lang), context.caption(lang)):
-        if note:
-            st.caption(note)
-    if risky.brief:
-        st.caption(edge.t("fs_brief_tooltips", n=len(firms), budget=views.FIRM_TOOLTIP_BUDGET))
+            deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
+        st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
+                        on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
+        items = (mapdata.legend_items(land, lang) if land.aggregated
+                 else [(S.RELEASE_STATUS.label(c, lang), maps.STATUS_COLORS[c]) for c in parcel_statuses])
+        view = deck.initial_view_state
+        mapnote.tile_check(center=(focus_story["firm"]["lon"], focus_story["firm"]["lat"]) if focus_story
+                           else edge.query(queries.view_center), zoom=view.zoom)
+        st.markdown(maps.legend_html(items + context.legend_items(lang), points=points, lang=lang,
+                                     scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
+        st.caption(edge.t("fs_map_caption"))
+        for note in (mapdata.caption(land, lang), context.caption(lang)):
+            if note:
+                st.caption(note)
+        if risky.brief:
+            st.caption(edge.t("fs_brief_tooltips", n=len(firms), budget=views.FIRM_TOOLTIP_BUDGET))
 
 # ---- list ---------------------------------------------------------------------------------------
-with tab_list:
-    st.caption(edge.t("fs_list_caption", n=len(firms)))
-    firm_story.pickable_table(firms.drop(columns=["park_id"]), key="firm_list", lang=lang, keep_village=True)
-    edge.export_buttons(views.for_export(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]), lang=lang),
-                        table="firms",
-                        name=export_name("fs_file_risky"), filters=filters)
+if tab["list"]:
+    with tab["list"]:
+        st.caption(edge.t("fs_list_caption", n=len(firms)))
+        firm_story.pickable_table(firms.drop(columns=["park_id"]), key="firm_list", lang=lang, keep_village=True)
+        edge.export_buttons(views.for_export(firms.drop(columns=["lon", "lat", "village_zh", "village_en"]),
+                                             lang=lang), table="firms", name=export_name("fs_file_risky"),
+                            filters=filters)
 
 # ---- inspections --------------------------------------------------------------------------------
-with tab_insp:
-    start, end = k["start"], k["end"]
-    st.caption(edge.t("fs_insp_caption", start=start, end=end))
-    figures = edge.shared(views.inspection_figures, as_of=as_of, start=start, end=end, lang=lang)
-    st.plotly_chart(figures.trend, width="stretch", key="insp_trend")
-    left, right = st.columns([3, 2])
-    left.plotly_chart(figures.category, width="stretch", key="insp_category")
-    right.plotly_chart(figures.outcome, width="stretch", key="insp_outcome")
-
-    st.subheader(edge.t("fs_rect_title", n=k["rectification_firms"]))
-    rect = edge.query(inspections.rectification_orders, role=role, start=start, end=end)
-    firm_story.pickable_table(rect, key="rect_table", lang=lang)
-    edge.export_buttons(views.for_export(rect, lang=lang), table="firms",
-                        name=file_name(edge.t("fs_file_rect"), year, day=as_of, lang=lang),
-                        formats=("csv", "xlsx"), filters={"year": year})
-
-    st.subheader(edge.t("fs_repeat_title"))
-    min_problems = st.columns(4)[0].number_input(edge.t("fs_repeat_min"), 1, 50, inspections.DEFAULT_MIN_PROBLEMS,
-                                                 key="repeat_min")
-    repeat = edge.query(inspections.repeat_problem_firms, role=role, start=start, end=end,
-                        min_problems=int(min_problems))
-    st.caption(edge.t("fs_repeat_caption", n=len(repeat), m=int(min_problems)))
-    firm_story.pickable_table(repeat, key="repeat_table", lang=lang)
-    edge.export_buttons(views.for_export(repeat, lang=lang), table="firms",
-                        name=file_name(edge.t("fs_file_repeat"), year, day=as_of, lang=lang),
-                        formats=("csv", "xlsx"), filters={"year": year, "min_problems": int(min_problems)})
-
-    st.subheader(edge.t("fs_grid_map_title"))
-    per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)
-    grid_layers = [per_grid.layer, *edge.shared(views.village_layers, lang=lang, outline_id="grid-map-villages",
-                                               label_id="grid-map-labels")]
-    st.pydeck_chart(mapdata.deck(grid_layers, center=edge.query(queries.view_center)), height=520,
-                    key="grid_map")
-    st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)
+if tab["inspections"]:
+    with tab["inspections"]:
+        firm_story.inspections_tab(k, year=year, as_of=as_of, role=role, lang=lang)
 
 # ---- the story of one firm, and the state in the URL ----------------------------------------------
 firm_id = st.session_state.get(STORY)

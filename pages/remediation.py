@@ -5,6 +5,7 @@ import streamlit as st
 
 import edge
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
@@ -12,12 +13,11 @@ from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 from dayuan_geo.remediation import views as RV
 from dayuan_geo.text import file_name, fmt_area, md_text, t
-from edge import mapnote, phone, urlstate
+from edge import mapnote, park_story, phone, tabs, urlstate
 
 role = edge.role()  # stops here for anyone who may not open this page
 lang = edge.lang()
 as_of = edge.as_of()
-cat = S.stage_catalogue()
 village_names = edge.query(RV.village_names, lang=lang)
 
 st.title(edge.t("rem_title"))
@@ -39,7 +39,7 @@ threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=
 # everything shown for this selection is built once per dataset version and shared (edge.shared)
 selection = {"as_of": as_of, "stalled_days": threshold, "modes": tuple(modes), "villages": tuple(chosen_villages),
              "lang": lang}
-tr = edge.shared(RV.tracker, **selection)
+tr = edge.shared(RV.tracker, rows=settings.screen_rows(), **selection)
 filters = {"mode": list(modes), "village_code": list(chosen_villages), "stalled_days": threshold,
            "as_of": as_of.isoformat()}  # recorded with every export in the audit log
 store = edge.store()
@@ -81,9 +81,6 @@ st.subheader(edge.t("rem_map_title"))
 color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, key="rem_color_by",
                     format_func=lambda c: t(f"rem_color_{c}", lang))
 park_map = edge.shared(RV.park_map, color_by=color_by, **selection)
-park_names = park_map.names  # the story's choices: the parks drawn
-if st.session_state.get("rem_story_park") not in park_names:  # a link's park that the filters leave out
-    st.session_state["rem_story_park"] = None
 if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
@@ -95,51 +92,11 @@ with left:
     st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang), lang=lang, scale=(view.latitude, view.zoom)),
                 unsafe_allow_html=True)
     st.caption(edge.t("rem_map_caption"))
-
-clicked = (event.selection.get("objects", {}).get("parks") or [{}])[0].get("park_id") if event else None
-if clicked and clicked != st.session_state.get("rem_map_clicked"):
-    st.session_state["rem_map_clicked"] = clicked
-    st.session_state["rem_story_park"] = clicked
+park_story.follow_click(event)
 with right:
     st.markdown(f"**{edge.t('rem_story')}**")
-    park_id = st.selectbox(edge.t("rem_story_pick"), list(park_names), index=None, key="rem_story_park",
-                           format_func=lambda p: f"{p} {park_names.get(p, '')}",
-                           placeholder=edge.t("rem_story_placeholder"))
-    if park_id:
-        story = edge.query(R.project_story, park_id=park_id, as_of=as_of, role=role)
-        park, project = story["park"], story["project"]
-        title = park["park_name_en"] if lang == "en" and isinstance(park["park_name_en"], str) else park["park_name"]
-        st.markdown(f"#### {md_text(title)}")
-        if project is None:
-            st.info(edge.t("rem_story_no_project"))
-        else:
-            status = []
-            if project["is_overdue"]:
-                status.append(edge.t("rem_status_overdue", days=int(project["days_late"])))
-            if project["is_stalled"]:
-                status.append(edge.t("rem_status_stuck", days=int(project["days_idle"])))
-            st.markdown(" · ".join(md_text(x) for x in [
-                project["project_id"], S.REMEDIATION_MODE.label(project["mode"], lang),
-                cat.label(project["stage"], lang), project["responsible_unit"], *status]))
-            st.progress(float(project["progress"]), text=(
-                f"{edge.t('kpi_released')}: {fmt_area(story['released_m2'], lang)} / "
-                f"{fmt_area(park['area_m2'], lang)}"))
-            st.caption(edge.t("rem_story_stages"))
-            st.dataframe(R.labelled(R.story_stages(story["history"]), R.STORY_COLUMNS, lang=lang,
-                                    table="remediation_events"),
-                         hide_index=True, width="stretch", key="rem_story_stages")
-        parcels = story["parcels"]
-        st.caption(edge.t("rem_story_parcels", n=len(parcels), area=fmt_area(story["released_m2"], lang)))
-        if len(parcels):
-            st.dataframe(R.labelled(parcels, R.PARCEL_COLUMNS, lang=lang), hide_index=True, width="stretch",
-                         key="rem_story_parcels")
-        firms = story["firms"]
-        st.caption(edge.t("rem_story_firms", n=len(firms)))
-        if "name" not in firms.columns:
-            st.caption(edge.t("rem_story_names_hidden"))
-        if len(firms):
-            st.dataframe(R.firms_table(firms, lang=lang), hide_index=True, width="stretch", height=240,
-                         key="rem_story_firms")
+    if park_id := park_story.picker(list(park_map.names)):
+        park_story.story(park_id, as_of=as_of, role=role, lang=lang)
 
 # ---- timeline -----------------------------------------------------------------------------------
 st.subheader(edge.t("rem_timeline"))
@@ -149,20 +106,19 @@ st.plotly_chart(tr.gantt, width="stretch", key="rem_gantt")
 
 # ---- late and stuck -----------------------------------------------------------------------------
 st.subheader(edge.t("rem_late_stuck"))
-tab_late, tab_stuck = st.tabs([edge.t("rem_late_tab", n=tr.late), edge.t("rem_stuck_tab", n=tr.stuck)])
-for tab, n, table, which, empty in (
-    (tab_late, tr.late, tr.late_table, "late", "rem_late_none"),
-    (tab_stuck, tr.stuck, tr.stuck_table, "stuck", "rem_stuck_none"),
-):
-    with tab:
-        if not n:
-            st.success(edge.t(empty))
-            continue
-        if n > len(table):
-            st.caption(edge.t("rem_rows_capped", shown=len(table), total=n))
-        st.dataframe(table, hide_index=True, width="stretch", key=f"remediation-{which}-table")
-        edge.export_buttons(whole(which), table="remediation_projects", name=export_name(f"rem_file_{which}"),
-                            filters=filters, formats=("csv", "xlsx"), geometry=False)
+lists = tabs.open_tabs({"late": edge.t("rem_late_tab", n=tr.late), "stuck": edge.t("rem_stuck_tab", n=tr.stuck)},
+                       key="rem_lists", state=urlstate.REM_TAB)  # only the open list is sent
+for which, n, table in (("late", tr.late, tr.late_table), ("stuck", tr.stuck, tr.stuck_table)):
+    if tab := lists[which]:
+        with tab:
+            if not n:
+                st.success(edge.t(f"rem_{which}_none"))
+                continue
+            st.dataframe(table, hide_index=True, width="stretch", key=f"remediation-{which}-table")
+            if n > len(table):
+                st.caption(edge.t("rem_rows_capped", shown=len(table), total=n))
+            edge.export_buttons(whole(which), table="remediation_projects", name=export_name(f"rem_file_{which}"),
+                                filters=filters, formats=("csv", "xlsx"), geometry=False)
 
 # ---- stage durations ----------------------------------------------------------------------------
 st.subheader(edge.t("rem_durations"))
@@ -178,12 +134,12 @@ st.plotly_chart(tr.progress, width="stretch", key="rem_progress_chart")
 
 # ---- exports ------------------------------------------------------------------------------------
 st.subheader(edge.t("rem_exports"))
-if tr.projects > len(tr.project_table):
-    st.caption(edge.t("rem_rows_capped", shown=len(tr.project_table), total=tr.projects))
 progress_col = R.header("progress", lang)
 st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projects_table",
              column_config={progress_col: st.column_config.ProgressColumn(progress_col, format="percent",
                                                                           min_value=0, max_value=1)})
+if tr.projects > len(tr.project_table):
+    st.caption(edge.t("rem_rows_capped", shown=len(tr.project_table), total=tr.projects))
 e1, e2 = st.columns(2)
 with e1:
     st.caption(edge.t("rem_export_projects"))

@@ -20,7 +20,6 @@ from dayuan_geo.maps import budget
 
 Cursor = duckdb.DuckDBPyConnection
 
-TABLE_ROW_LIMIT = 1_000  # rows the on-screen table sends (5,000 were 1 MB at scale M); exports hold them all
 EXPORT_ROW_LIMIT = 200_000  # beyond this a browser download is unwieldy: the page points to the CLI
 # Columns of the selection, in table and export order; park and village names are joined in.
 SELECTION_COLUMNS = ("parcel_id", "name", "park_id", "park_name", "village_code", "village_zh",
@@ -93,7 +92,7 @@ def selection_summary(cur: Cursor, *, filters: LandFilters, view_date: dt.date) 
 
 
 def selection_table(cur: Cursor, *, filters: LandFilters, sort: str = DEFAULT_SORT,
-                    descending: bool = False, limit: int | None = TABLE_ROW_LIMIT,
+                    descending: bool = False, limit: int | None = None,
                     geometry: bool = False) -> pd.DataFrame:
     """The selected parcels in the given order (at most limit, None for all), as stored.
 

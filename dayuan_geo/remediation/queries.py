@@ -335,10 +335,14 @@ def header(column: str, lang: str, *, table: str = "remediation_projects") -> st
 
 
 def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
-             villages: dict[str, str] | None = None, table: str = "remediation_projects") -> pd.DataFrame:
+             villages: dict[str, str] | None = None, table: str = "remediation_projects",
+             screen: bool = False) -> pd.DataFrame:
     """What a person reads: the columns asked for, codes as labels, dates as days, headers in lang.
 
     The same frame is shown on the page and exported, so a download holds what the screen shows.
+    On screen (`screen`) every column has one type, dates as YYYY-MM-DD text and EMPTY for none:
+    a column mixing dates and EMPTY cannot go to the browser as Arrow (Streamlit logs an
+    ArrowTypeError and converts it again on every run); an export keeps dates, so Excel sorts them.
     """
     cat = S.stage_catalogue()
     out = df[[c for c in columns if c in df.columns]].copy()
@@ -353,8 +357,9 @@ def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
     for col in out.columns:
         if col in labels and (col != "village_code" or villages is not None):
             out[col] = out[col].map(lambda v, names=labels[col]: names.get(v, v))
-        elif pd.api.types.is_datetime64_any_dtype(out[col]):  # dates stay dates (Excel sorts them)
-            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), EMPTY)
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            days = out[col]
+            out[col] = day_text(days) if screen else days.dt.date.astype(object).where(days.notna(), EMPTY)
         elif col in ("park_area_m2", "released_m2", "area_m2", "median_days", "q1_days", "q3_days"):
             out[col] = out[col].astype("float64").round(1)
         elif col == "progress":
@@ -362,6 +367,11 @@ def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
     out = _empty_as_dash(out)
     out.columns = [header(c, lang, table=table) for c in out.columns]
     return out
+
+
+def day_text(days: pd.Series) -> pd.Series:
+    """Dates (datetime64) as YYYY-MM-DD text, EMPTY for none: one type, for a table on screen."""
+    return days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), EMPTY)
 
 
 def _empty_as_dash(out: pd.DataFrame) -> pd.DataFrame:
@@ -381,8 +391,7 @@ def firms_table(firms: pd.DataFrame, *, lang: str) -> pd.DataFrame:
         if col in out.columns:
             out[col] = [enum.label(v, lang) if isinstance(v, str) else EMPTY for v in out[col]]
     if "listed_on" in out.columns:
-        listed = pd.to_datetime(out["listed_on"])
-        out["listed_on"] = listed.dt.date.astype(object).where(listed.notna(), EMPTY)
+        out["listed_on"] = day_text(pd.to_datetime(out["listed_on"]))
     out = _empty_as_dash(out)
     out.columns = [S.column_label("firms", c, lang) for c in out.columns]
     return out

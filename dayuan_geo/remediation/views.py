@@ -3,7 +3,7 @@
 The page used to redo everything on each rerun: filter every project and stage stay in pandas (200,300
 and 863,480 at scale L), label the tables, build the charts and the parks layer: 4.0 s at L, 0.63 s
 at M. Each function here takes a cursor and returns what the page puts on screen (counts, figures,
-tables cut to DISPLAY_ROWS, layers), so the app caches it with `edge.query` and a rerun only
+tables cut to settings.screen_rows(), layers), so the app caches it with `edge.query` and a rerun only
 unpickles it. Figures are kept as plain dicts: a pickled go.Figure validates every property again
 when it is loaded (7-10 ms each), a dict does not, and st.plotly_chart takes either. `export_table`
 builds a whole list, for a download, when it is clicked.
@@ -18,13 +18,13 @@ import pandas as pd
 import pydeck as pdk
 
 from dayuan_geo import schema as S
+from dayuan_geo import settings
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
 
 Cursor = queries.Cursor
-DISPLAY_ROWS = 5_000  # rows a table on screen shows; its export carries them all
 
 
 def village_names(cur: Cursor, *, lang: str = "zh") -> dict[str, str]:
@@ -37,8 +37,6 @@ def _projects(cur: Cursor, *, as_of: dt.date, stalled_days: int, modes: tuple[st
               villages: tuple[str, ...]) -> pd.DataFrame:
     return R.filter_projects(R.project_list(cur, as_of=as_of, stalled_days=stalled_days), modes=modes,
                              villages=villages)
-
-
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Tracker:
     pipelines: dict[tuple[str, str], dict]  # (measure, split) -> the stage pipeline chart
     gantt: dict
     gantt_shown: int
-    late_table: pd.DataFrame  # labelled, the first DISPLAY_ROWS rows
+    late_table: pd.DataFrame  # labelled for the screen, the first settings.screen_rows() rows
     stuck_table: pd.DataFrame
     durations: dict[bool, tuple[dict, pd.DataFrame]]  # with stages still open? -> chart, table
     progress: dict
@@ -63,10 +61,12 @@ class Tracker:
 
 def tracker(
     cur: Cursor, *, as_of: dt.date, stalled_days: int = R.DEFAULT_STALLED_DAYS, modes: tuple[str, ...] = (),
-    villages: tuple[str, ...] = (), lang: str = "zh",
+    villages: tuple[str, ...] = (), lang: str = "zh", rows: int | None = None,
 ) -> Tracker:
     """The tracker for the projects of the given modes and villages (empty: all) on as_of, with
-    every chart variant the page's switches offer, so flipping one needs no rebuilding."""
+    every chart variant the page's switches offer, so flipping one needs no rebuilding; its tables
+    hold their first `rows` rows (default settings.screen_rows())."""
+    rows = settings.screen_rows() if rows is None else rows
     names = village_names(cur, lang=lang)
     projects = _projects(cur, as_of=as_of, stalled_days=stalled_days, modes=modes, villages=villages)
     history = R.stage_history(cur, as_of=as_of, modes=modes, villages=villages, brief=True)
@@ -84,11 +84,11 @@ def tracker(
     for ongoing in (True, False):
         stays = history if ongoing else history[~history["ongoing"].astype(bool)]
         table = R.labelled(R.stage_durations(history, include_ongoing=ongoing), R.DURATION_COLUMNS, lang=lang,
-                           table="remediation_events")
+                           table="remediation_events", screen=True)
         durations[ongoing] = (RC.durations_chart(stays, lang=lang).to_dict(), table)
 
-    def shown(rows: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-        return R.labelled(rows.head(DISPLAY_ROWS), columns, lang=lang, villages=names)
+    def shown(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+        return R.labelled(frame.head(rows), columns, lang=lang, villages=names, screen=True)
 
     return Tracker(
         projects=len(projects), completed=int(projects["is_completed"].sum()), late=len(late), stuck=len(stuck),
@@ -155,3 +155,25 @@ def park_map(
         maps.label_layer(outlines, lang=lang, layer_id="village-labels"),
     ]
     return ParkMap(layers, total, dict(zip(parks["park_id"], parks["park_name"], strict=True)))
+
+
+PICK_LIMIT = 100  # parks the story's picker lists at once (3,000 were 0.09 MB of page at scale M)
+
+
+def park_names(cur: Cursor) -> dict[str, str]:
+    """Every park's id and name: what the story's search looks through (any park, whatever the filters)."""
+    return dict(cur.execute("SELECT park_id, name FROM parks ORDER BY park_id").fetchall())
+
+
+def park_choices(names: dict[str, str], *, drawn: list[str], search: str = "", chosen: str | None = None,
+                 limit: int = PICK_LIMIT) -> tuple[list[str], int]:
+    """The parks the story's picker lists, and how many it could have: with a search, the parks whose
+    id or name holds it (any case); without, the parks the map draws (most urgent first). At most
+    limit, and the park whose story is open always among them."""
+    needle = search.strip().casefold()
+    pool = ([p for p, name in names.items() if needle in p.casefold() or needle in str(name).casefold()]
+            if needle else [p for p in drawn if p in names])
+    listed = pool[:limit]
+    if chosen in names and chosen not in listed:
+        listed.insert(0, chosen)
+    return listed, len(pool)

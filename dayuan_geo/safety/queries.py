@@ -34,8 +34,6 @@ MAX_DISTANCE_M = 5_000.0
 # Above this many ordinary firms the map shows their density instead of points.
 DENSITY_THRESHOLD = 300
 DENSITY_CELL_DEG = 0.0005  # about 50 m: firms are counted per cell before the hexagons bin them
-# Tables on screen show at most this many rows (exports carry them all).
-DISPLAY_ROWS = 5_000
 
 # Columns of the firm list, in display order; each is shown only if the role may see it.
 FIRM_COLUMNS = ("firm_id", "name", "uscc", "risk_level", "list_status", "listed_on", "list_reason",

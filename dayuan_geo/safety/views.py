@@ -103,8 +103,8 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
         if enum is not None:  # mapped column-wise: a per-value loop costs 20 ms per 5,000 rows
             labels = out[col].map({c: enum.label(c, lang) for c in enum.codes})
             out[col] = labels.astype(object).where(labels.notna(), out[col].astype(object))
-        elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.date.astype(object).where(out[col].notna(), EMPTY)
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):  # one type: Arrow takes no dates mixed with EMPTY
+            out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), EMPTY)
         elif out[col].dtype == object:
             out[col] = [EMPTY if is_empty(v) else v for v in out[col]]
     if "uscc_problem" in out.columns and "uscc" in out.columns:  # what is wrong, in lang ("" when nothing)

@@ -116,3 +116,27 @@ def test_list_exports_the_filtered_selection_as_csv(app_server, page, demo_dir):
     assert len(lines) == 1 + len(rectifying)
     assert all("整改中" in line for line in lines[1:])
     assert sorted(line.split(",")[0] for line in lines[1:]) == sorted(rectifying["firm_id"])
+
+
+def test_switching_a_tab_runs_the_script_once(app_server, browser):
+    """A click on a tab of the firms page costs one script run (counted from the websocket, as the
+    browser benchmark counts), and the URL names the open tab, so a reload keeps it."""
+    from benchmarks import browser as bench
+
+    page, wire = bench.new_page(browser)
+    try:
+        load = bench.measure(page, wire, lambda: (page.goto(app_server.url + "/firms"), bench._canvas(page)),
+                             first_load=True)
+        assert load.runs == 1
+        steps, urls = {}, {}
+        for name, code in (("名单", "list"), ("临近释放地块", "near"), ("巡查", "inspections"), ("地图", "map")):
+            tab = page.get_by_role("tab", name=name, exact=True)
+            tab.wait_for(timeout=30_000)
+            steps[name] = bench.measure(page, wire, tab.click)
+            urls[code] = page.url
+        assert {name: (m.reruns_asked, m.runs) for name, m in steps.items()} == {name: (1, 1) for name in steps}
+        assert all(f"tab={code}" in url for code, url in urls.items() if code != "map")
+        assert "tab=" not in urls["map"]  # the first tab is the default, left out of the link
+        assert page.errors == []
+    finally:
+        page.context.close()

@@ -179,7 +179,7 @@ def test_many_stays_are_boxed_from_their_statistics(cur, demo_dir):
 
 
 def test_tracker_caps_its_tables_and_exports_them_whole(cur, demo_dir, monkeypatch):
-    monkeypatch.setattr(RV, "DISPLAY_ROWS", 10)
+    monkeypatch.setenv("DAYUAN_SCREEN_ROWS", "10")  # read when the tracker is built
     tr = RV.tracker(cur, as_of=AS_OF, lang="en")
     projects = R.project_list(cur, as_of=AS_OF)
     late = R.late_projects(projects)
@@ -420,8 +420,14 @@ def test_page_shows_pipeline_timeline_lists_map_and_exports(app_env, cur):
     assert tabs == [f"逾期项目 {k['projects_overdue']}", f"停滞项目 {k['projects_stalled']}"]
     late_table = at.dataframe[0].value
     assert len(late_table) == k["projects_overdue"] and "逾期天数" in late_table.columns
-    assert len(at.get("download_button")) == 8  # CSV and XLSX: late, stuck, projects, history
+    # CSV and XLSX of the late (the open tab), every project and the history; the stuck list's tab is closed
+    assert len(at.get("download_button")) == 6
     assert [s.value for s in at.subheader][:2] == ["阶段分布", "园区整治地图"]
+    at.session_state["rem_lists"] = tabs[1]  # what a click on the tab sends
+    at.run()
+    stuck_table = at.dataframe[0].value
+    assert len(stuck_table) == k["projects_stalled"] and "无变化天数" in stuck_table.columns
+    assert at.query_params["list"] == "stuck" and len(at.get("download_button")) == 6
 
 
 def test_threshold_and_filters_change_the_lists(app_env, cur):

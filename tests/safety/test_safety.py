@@ -412,14 +412,9 @@ def test_page_counts_maps_and_charts(app_env, files):
     m = _metrics(at)
     assert (m["黑榜企业"], m["高危企业"], m["2026年巡查次数"], m["2026年责令整改企业"]) == ("12", "31", "6,805", "44")
     near = _near_geopandas(files, safety.DEFAULT_DISTANCE_M)
-    assert m["涉及企业"] == str(near["firm_id"].nunique())
-    assert m["涉及地块"] == str(near["parcel_id"].nunique())
-    table = next(d.value for d in at.dataframe if "最近地块" in d.value.columns)  # one row per firm, not per pair
-    assert len(table) == near["firm_id"].nunique() < len(near)
-    assert {"最近地块", "距离(米)", "距离内地块数"} <= set(table.columns)
-    assert table["距离内地块数"].sum() == len(near)
     specs = _deck_specs(at)
-    assert len(specs) == 2  # the firm map and inspections per grid
+    assert len(specs) == 1  # the map's tab is open: the other tabs send nothing
+    assert not at.dataframe and not at.get("plotly_chart")
     firm_map = json.loads(specs[0])
     ids = [layer["id"] for layer in firm_map["layers"]]
     assert {"release-parcels", "grid-outlines", "park-outlines", "risky-firms", "near-land-firms"} <= set(ids)
@@ -429,8 +424,23 @@ def test_page_counts_maps_and_charts(app_env, files):
     rings = next(layer for layer in firm_map["layers"] if layer["id"] == "near-land-firms")
     assert len(rings["data"]) == near["firm_id"].nunique()  # a ring per firm
     assert '"HexagonLayer"' not in specs[0]
-    assert len(at.get("plotly_chart")) == 3
     assert any("点击地图上的企业" in i.value for i in at.info)
+
+    at.session_state["fs_tabs"] = "临近释放地块"  # what a click on the tab sends
+    at.run()
+    m = _metrics(at)
+    assert m["涉及企业"] == str(near["firm_id"].nunique())
+    assert m["涉及地块"] == str(near["parcel_id"].nunique())
+    table = next(d.value for d in at.dataframe if "最近地块" in d.value.columns)  # one row per firm, not per pair
+    assert len(table) == near["firm_id"].nunique() < len(near)
+    assert {"最近地块", "距离(米)", "距离内地块数"} <= set(table.columns)
+    assert table["距离内地块数"].sum() == len(near)
+    assert not _deck_specs(at) and at.query_params["tab"] == "near"
+
+    at.session_state["fs_tabs"] = "巡查"
+    at.run()
+    assert len(_deck_specs(at)) == 1  # inspections per grid
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_map_keeps_to_the_polygon_budget_and_says_so(app_env, monkeypatch, files):
@@ -510,6 +520,8 @@ def test_filters_narrow_the_map_and_list(app_env, files):
     spec = json.loads(_deck_specs(at)[0])
     risky = next(layer for layer in spec["layers"] if layer["id"] == "risky-firms")
     assert sorted(d["firm_id"] for d in risky["data"]) == sorted(want["firm_id"])
+    at.session_state["fs_tabs"] = "名单"
+    at.run()
     assert any(f"共 {len(want)} 家" in c.value for c in at.caption)
 
 
@@ -598,7 +610,7 @@ def test_a_link_accepts_labels_and_names_what_it_ignores(app_env, files):
 
 
 def test_export_names_carry_table_gist_and_data_date(app_env, files):
-    at = run_page(risk="blacklisted")
+    at = run_page(risk="blacklisted", tab="list")  # a link opens the list's tab
     # files built on click carry their name in the button's key (edge.export_buttons: export-NAME-FORMAT)
     keys = [b.proto.id for b in at.get("download_button")]
     assert any(k.endswith(f"export-风险企业_黑榜_{AS_OF.isoformat()}-csv") for k in keys)

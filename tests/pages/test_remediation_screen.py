@@ -1,0 +1,172 @@
+"""What the remediation page sends a browser (AppTest): its first load at scale M stays within a
+bound, a closed tab sends nothing, a cut table says how many rows it has in all, every column of
+every table on screen has one type, and the story's park picker lists a few parks yet finds any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit import dataframe_util
+from streamlit.testing.v1 import AppTest
+
+from dayuan_geo.demo import build as demo
+from dayuan_geo.remediation import queries as R
+from tests.pages.test_chinese_ui import _cell_problems
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/remediation.py"
+MB = 1_000_000
+
+
+def element_bytes(at: AppTest) -> dict[str, int]:
+    """Bytes of every element's proto on the page, counted as the lead's probe counts them
+    (/work/probe/elbytes.py: every node of the tree with a proto, its ByteSize), by key or type."""
+    sizes: dict[str, int] = {}
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ByteSize"):
+            name = getattr(node, "key", None) or type(node).__name__
+            sizes[name] = sizes.get(name, 0) + proto.ByteSize()
+        children = getattr(node, "children", None)
+        for child in children.values() if isinstance(children, dict) else []:
+            walk(child)
+
+    walk(at._tree)
+    return sizes
+
+
+def mixed_columns(monkeypatch) -> list[str]:
+    """Record every table Streamlit had to convert again because a column mixes types (it logs an
+    ArrowTypeError and calls fix_arrow_incompatible_column_types): the names of those columns."""
+    found: list[str] = []
+    original = dataframe_util.fix_arrow_incompatible_column_types
+
+    def record(df, *args, **kwargs):
+        found.extend(str(c) for c in df.columns
+                     if df[c].dtype == object and len({type(v) for v in df[c]}) > 1)
+        return original(df, *args, **kwargs)
+
+    monkeypatch.setattr(dataframe_util, "fix_arrow_incompatible_column_types", record)
+    return found
+
+
+def _dates_and_dashes() -> None:
+    import datetime as dt
+
+    import pandas as pd
+    import streamlit as st
+
+    st.dataframe(pd.DataFrame({"day": [dt.date(2026, 1, 1), "—"]}))
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def scale_m_dir(tmp_path_factory) -> Path:
+    """The demo dataset at scale M (100,000 parcels, 19,945 parks and projects), built once per test
+    session (about 8 s) for the tests of what the pages send."""
+    if "M" not in _BUILT:
+        _BUILT["M"] = tmp_path_factory.mktemp("scale-m") / "data"
+        demo.write(_BUILT["M"], scale="M")
+    return _BUILT["M"]
+
+
+@pytest.fixture(scope="module")
+def scale_m(tmp_path_factory) -> Path:
+    return scale_m_dir(tmp_path_factory)
+
+
+def run_page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params.update(params)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def test_first_load_at_scale_m_sends_the_map_and_little_else(scale_m, monkeypatch):
+    """4.9 MB before (three 5,000-row tables of 1.05-1.3 MB, 3,000 park names in the picker). Now the
+    map (the parks map keeps to R.MAP_LIMIT parks: 1.3 MB, outside this page's tables) and at most
+    0.75 MB besides: two 1,000-row tables (the late list, the projects; about 0.3 MB each), the
+    charts (about 0.1 MB) and a picker of 100 parks. The stuck list's tab is closed."""
+    monkeypatch.setenv("DAYUAN_DATA_DIR", str(scale_m))
+    at = run_page()
+    assert not at.exception
+    sizes = element_bytes(at)
+    total, deck = sum(sizes.values()), sizes["rem_map"]
+    assert total - deck < 0.75 * MB, sorted(sizes.items(), key=lambda kv: -kv[1])[:6]
+    assert total < 2.1 * MB
+    assert sizes["rem_story_park"] < 10_000  # 100 parks, not 3,000
+    tables = {d.proto.id: d.value for d in at.dataframe}
+    assert all(len(t) <= 1_000 for t in tables.values())
+
+
+def test_a_closed_tab_sends_nothing_and_a_cut_table_says_its_total(app_env, monkeypatch):
+    monkeypatch.setenv("DAYUAN_SCREEN_ROWS", "10")
+    projects = pd.read_parquet(app_env / "remediation_projects.parquet")
+    at = run_page()
+    assert not at.exception
+    late, stuck = at.tabs
+    assert late.children and not stuck.children  # the stuck list is built when its tab is opened
+    assert all(len(d.value) <= 10 for d in at.dataframe)
+    projects_table = next(d.value for d in at.dataframe if "释放进度" in d.value.columns)
+    assert len(projects_table) == 10
+    assert f"显示前 10 行，共 {len(projects):,} 行；导出包含全部。" in [c.value for c in at.caption]
+    # the export still holds every project (the key names the list; the data is built on click)
+    assert any("整治项目_" in b.proto.id for b in at.get("download_button"))
+
+    at.session_state["rem_lists"] = stuck.label  # a click on the stuck list's tab
+    at.run()
+    late, stuck = at.tabs
+    assert stuck.children and not late.children
+    assert at.query_params["list"] == "stuck"
+    at.number_input(key="rem_threshold").set_value(365).run()  # the tabs' labels count anew: still the stuck list
+    assert at.tabs[1].children and not at.tabs[0].children and at.tabs[1].label != stuck.label
+    reloaded = run_page(list="stuck")  # a reload of the link opens the same tab
+    assert reloaded.tabs[1].children and not reloaded.tabs[0].children
+
+
+def test_tables_on_screen_have_one_type_per_column(app_env, monkeypatch):
+    """A column mixing dates and "—" (实际完成, 列入日期) made Streamlit convert the table again on
+    every run. Every table the page shows, in each tab and in a park's story, goes as it is."""
+    found = mixed_columns(monkeypatch)
+    # the recorder itself: a table mixing dates and text is caught
+    AppTest.from_function(_dates_and_dashes).run()
+    assert found == ["day"]
+    found.clear()
+    firms = pd.read_parquet(app_env / "firms.parquet")
+    projects = pd.read_parquet(app_env / "remediation_projects.parquet")
+    listed = firms.groupby("park_id")["listed_on"].agg(lambda s: s.isna().any() and s.notna().any())
+    done = set(projects.loc[projects["finished_on"].notna(), "park_id"])
+    park = sorted(p for p in listed[listed].index if p in done)[0]  # firms listed and not; a finished project
+    at = run_page(park=park)
+    assert not at.exception
+    at.session_state["rem_lists"] = at.tabs[1].label
+    at.run()
+    assert not at.exception
+    headers = [list(d.value.columns) for d in at.dataframe]
+    assert [R.header(c, "zh") for c in R.STUCK_COLUMNS] in headers  # the stuck list
+    assert any("列入日期" in h for h in headers) and any("实际完成" in h for h in headers)  # story firms, projects
+    assert found == []
+    problems = {i: bad for i, df in enumerate(at.dataframe) if (bad := _cell_problems(df.value))}
+    assert not problems, problems  # test_chinese_ui's check, for the stuck list a first load does not build
+
+
+def test_the_park_picker_lists_few_parks_and_finds_any(scale_m, monkeypatch):
+    monkeypatch.setenv("DAYUAN_DATA_DIR", str(scale_m))
+    parks = pd.read_parquet(scale_m / "parks.parquet")
+    at = run_page()
+    picker = at.selectbox(key="rem_story_park")
+    assert len(picker.options) == 100
+    drawn = min(R.MAP_LIMIT, len(parks))  # the picker lists the parks the map draws, most urgent first
+    assert f"列出 100 个园区，共 {drawn:,} 个；输入名称或编号查找其他园区。" in [c.value for c in at.caption]
+    # a park the map does not draw: found by a piece of its name, and opened by a link
+    far = parks.sort_values("park_id").iloc[-1]
+    at.text_input(key="rem_story_q").set_value(far["park_id"]).run()
+    assert far["park_id"] in [o.split(" ")[0] for o in at.selectbox(key="rem_story_park").options]
+    linked = run_page(park=far["park_id"])
+    assert not linked.exception
+    assert linked.selectbox(key="rem_story_park").value == far["park_id"]
+    assert any(far["name"] in m.value for m in linked.markdown)
