@@ -106,6 +106,12 @@ def fmt_date(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+def fmt_dates(days):
+    """A column of dates (pandas datetime64) as YYYY-MM-DD text, EMPTY for none: one type, so a table
+    on screen never mixes dates and text (Arrow refuses the mix); exports keep the dates."""
+    return days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), EMPTY)
+
+
 def fmt_time(value: object, lang: str = DEFAULT_LANG) -> str:
     """A moment in China time with the zone named (`2026-11-30 20:31 北京时间`); a time without a
     zone is taken as UTC, the way the logs and manifests write them. EMPTY for none."""

@@ -52,3 +52,13 @@ def test_every_key_the_code_asks_for_exists_with_the_same_placeholders():
     assert not sorted(asked - set(labels))
     for key, (zh, en) in labels.items():
         assert set(re.findall(r"{(\w+)", zh)) == set(re.findall(r"{(\w+)", en)), key
+
+
+def test_dates_of_a_column_are_one_type_of_text():
+    import pandas as pd
+
+    from dayuan_geo.text import EMPTY, fmt_dates
+
+    days = pd.to_datetime(pd.Series(["2026-11-20", None, "2020-01-05 13:45"]), format="mixed")
+    assert fmt_dates(days).tolist() == ["2026-11-20", EMPTY, "2020-01-05"]
+    assert {type(v) for v in fmt_dates(days)} == {str}

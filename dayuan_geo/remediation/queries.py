@@ -17,7 +17,7 @@ import pandas as pd
 from dayuan_geo import access
 from dayuan_geo import schema as S
 from dayuan_geo.overview import queries
-from dayuan_geo.text import EMPTY, is_empty
+from dayuan_geo.text import EMPTY, fmt_dates, is_empty
 
 Cursor = queries.Cursor
 DEFAULT_STALLED_DAYS = queries.DEFAULT_STALLED_DAYS
@@ -359,7 +359,7 @@ def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
             out[col] = out[col].map(lambda v, names=labels[col]: names.get(v, v))
         elif pd.api.types.is_datetime64_any_dtype(out[col]):
             days = out[col]
-            out[col] = day_text(days) if screen else days.dt.date.astype(object).where(days.notna(), EMPTY)
+            out[col] = fmt_dates(days) if screen else days.dt.date.astype(object).where(days.notna(), EMPTY)
         elif col in ("park_area_m2", "released_m2", "area_m2", "median_days", "q1_days", "q3_days"):
             out[col] = out[col].astype("float64").round(1)
         elif col == "progress":
@@ -367,11 +367,6 @@ def labelled(df: pd.DataFrame, columns: tuple[str, ...], *, lang: str,
     out = _empty_as_dash(out)
     out.columns = [header(c, lang, table=table) for c in out.columns]
     return out
-
-
-def day_text(days: pd.Series) -> pd.Series:
-    """Dates (datetime64) as YYYY-MM-DD text, EMPTY for none: one type, for a table on screen."""
-    return days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), EMPTY)
 
 
 def _empty_as_dash(out: pd.DataFrame) -> pd.DataFrame:
@@ -391,7 +386,7 @@ def firms_table(firms: pd.DataFrame, *, lang: str) -> pd.DataFrame:
         if col in out.columns:
             out[col] = [enum.label(v, lang) if isinstance(v, str) else EMPTY for v in out[col]]
     if "listed_on" in out.columns:
-        out["listed_on"] = day_text(pd.to_datetime(out["listed_on"]))
+        out["listed_on"] = fmt_dates(pd.to_datetime(out["listed_on"]))
     out = _empty_as_dash(out)
     out.columns = [S.column_label("firms", c, lang) for c in out.columns]
     return out

@@ -25,7 +25,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import inspections
 from dayuan_geo.safety import queries as safety
-from dayuan_geo.text import EMPTY, is_empty, t
+from dayuan_geo.text import EMPTY, fmt_dates, is_empty, t
 
 OUTCOME_COLORS = {"passed": "#1a9850", "fixed_on_site": "#91cf60", "rectification_ordered": "#fc8d59",
                   "penalised": "#d73027"}
@@ -104,7 +104,7 @@ def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village:
             labels = out[col].map({c: enum.label(c, lang) for c in enum.codes})
             out[col] = labels.astype(object).where(labels.notna(), out[col].astype(object))
         elif pd.api.types.is_datetime64_any_dtype(out[col]):  # one type: Arrow takes no dates mixed with EMPTY
-            out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), EMPTY)
+            out[col] = fmt_dates(out[col])
         elif out[col].dtype == object:
             out[col] = [EMPTY if is_empty(v) else v for v in out[col]]
     if "uscc_problem" in out.columns and "uscc" in out.columns:  # what is wrong, in lang ("" when nothing)
