@@ -24,7 +24,7 @@ from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.text import md_text
+from dayuan_geo.text import file_name, md_text
 from edge.tabs import keep
 
 PARK_OPTION_LIMIT = 3_000
@@ -286,7 +286,19 @@ def _on_table_select() -> None:
         st.session_state[K_PARCEL] = ids[rows[0]]
 
 
-def table_and_exports(filters: F.LandFilters, *, summary: dict, lang: str, role: str) -> None:
+def export_name(filters: F.LandFilters, o: Options, *, as_of: dt.date, lang: str) -> str:
+    """地块_石湖村委会_已释放_2026-11-20: the table, the filter's gist (villages, parks, statuses, planned
+    uses, ownership, a search) and the data date."""
+    return file_name(S.table("parcels").label(lang), [o.villages.get(c, c) for c in filters.villages],
+                     [o.parks.get(p, p) for p in filters.parks],
+                     [S.RELEASE_STATUS.label(c, lang) for c in filters.statuses],
+                     [S.LAND_USE.label(c, lang) for c in filters.planned_uses],
+                     [S.OWNERSHIP.label(c, lang) for c in filters.ownerships],
+                     filters.search, day=as_of, lang=lang)
+
+
+def table_and_exports(filters: F.LandFilters, *, o: Options, as_of: dt.date, summary: dict, lang: str,
+                      role: str) -> None:
     """The selection's first rows in the chosen order (a click opens a parcel's story), its exports
     and the command line that exports the same parcels."""
     ss = st.session_state
@@ -317,7 +329,8 @@ def table_and_exports(filters: F.LandFilters, *, summary: dict, lang: str, role:
             return land.selection_table(store.cursor(), filters=filters, sort=order[0], descending=order[1],
                                         limit=None, geometry=True)
 
-        edge.export_buttons(everything, table="parcels", name="land-parcels", filters=filters.describe(),
+        edge.export_buttons(everything, table="parcels", name=export_name(filters, o, as_of=as_of, lang=lang),
+                            filters=filters.describe(),
                             geometry=True)
     command = F.cli_command(filters, lang=lang)
     if command and access.may_export("parcels", role):

@@ -55,5 +55,5 @@ if charts_tab.open:
             key="land_chart_use")
 if table_tab.open:
     with table_tab:
-        page.table_and_exports(filters, summary=summary, lang=lang, role=role)
+        page.table_and_exports(filters, o=o, as_of=as_of, summary=summary, lang=lang, role=role)
 page.write_url(filters, o)  # the sort order lives outside the fragment

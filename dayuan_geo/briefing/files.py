@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from dayuan_geo import audit
+from dayuan_geo import audit, text
 from dayuan_geo.briefing import content, pdf, word
 from dayuan_geo.overview.queries import Cursor
+from dayuan_geo.text import t
 
 FORMATS = ("pdf", "docx")
 ROLES = frozenset({"leader", "planner"})  # who the briefing button is for (the command line is the operator's)
@@ -26,7 +27,8 @@ def months(data_date: dt.date, *, count: int = 24) -> list[str]:
 
 
 def file_name(month: str, fmt: str, lang: str) -> str:
-    return f"dayuan-briefing-{month}-{lang}.{fmt}"
+    """大源街道工作汇报_2026-11.pdf: the export names' form (text.file_name), in the briefing's language."""
+    return f"{text.file_name(t('brief_file', lang), month, lang=lang)}.{fmt}"
 
 
 def build(cur: Cursor, *, manifest: dict, fmt: str, month: str | None, lang: str, role: str, user: str,

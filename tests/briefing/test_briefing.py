@@ -174,8 +174,9 @@ def test_every_briefing_is_in_the_audit_log(data, files):
     log = [json.loads(line) for line in (data.parent / "logs" / "audit.jsonl").read_text("utf-8").splitlines()]
     briefs = [e for e in log if e["what"] == "briefing"]
     assert [(e["detail"]["file"], e["filters"]["as_of"]) for e in briefs] == [
-        ("dayuan-briefing-2026-11-zh.pdf", "2026-11-20"), ("dayuan-briefing-2026-10-zh.pdf", OCTOBER_END),
-        ("dayuan-briefing-2026-10-zh.docx", OCTOBER_END), ("dayuan-briefing-2026-10-en.pdf", OCTOBER_END)]
+        ("大源街道土地释放工作汇报_2026-11.pdf", "2026-11-20"), ("大源街道土地释放工作汇报_2026-10.pdf", OCTOBER_END),
+        ("大源街道土地释放工作汇报_2026-10.docx", OCTOBER_END),
+        ("Dayuan-land-release-briefing_2026-10.pdf", OCTOBER_END)]
     assert all(e["action"] == "export" for e in briefs)
 
 

@@ -60,7 +60,7 @@ def test_briefing_pdf_downloads_from_the_overview(app_server, page, demo_dir, tm
     with page.expect_download(timeout=120_000) as info:
         button.click()
     download = info.value
-    assert download.suggested_filename == "dayuan-briefing-2026-11-zh.pdf"
+    assert download.suggested_filename == "大源街道土地释放工作汇报_2026-11.pdf"
     data = Path(download.path()).read_bytes()
     assert data.startswith(b"%PDF-")
     kpis = json.loads(subprocess.run(

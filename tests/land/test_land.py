@@ -441,7 +441,7 @@ def test_page_shows_every_parcel_by_default(app_env, files, downloads):
     assert len(table(at)) == n and not at.get("plotly_chart")
     assert not at.warning
     assert [k for k in at.query_params if k in U.URL_KEYS] == []  # the plain page has a clean link
-    rows = csv_rows(downloads["land-parcels.csv"]())
+    rows = csv_rows(downloads["地块_2026-11-20.csv"]())  # the table and the data date
     assert len(rows) == n
 
 
@@ -455,12 +455,13 @@ def test_filters_change_map_table_and_export_consistently(app_env, files, downlo
     ids = sorted(exp["parcel_id"])
     assert sorted(r["i"] for r in deck_layer(at, "land-parcel-")["data"]) == ids
     assert sorted(table(at)["地块编号"]) == ids
-    rows = csv_rows(downloads["land-parcels.csv"]())
+    name = "地块_米龙村委会_已释放、已出让_2026-11-20"  # the table, the filter's gist, the data date
+    rows = csv_rows(downloads[f"{name}.csv"]())
     assert sorted(r["地块编号"] for r in rows) == ids
     assert {r["释放状态"] for r in rows} <= {"已释放", "已出让"}
-    gj = json.loads(downloads["land-parcels.geojson"]())
+    gj = json.loads(downloads[f"{name}.geojson"]())
     assert sorted(feat["properties"]["parcel_id"] for feat in gj["features"]) == ids
-    xlsx = pd.read_excel(io.BytesIO(downloads["land-parcels.xlsx"]()))
+    xlsx = pd.read_excel(io.BytesIO(downloads[f"{name}.xlsx"]()))
     assert sorted(xlsx["地块编号"]) == ids
     # the URL holds codes, so the link reproduces the view in either language
     assert url(at, "status") == ["released", "transferred"]
@@ -473,7 +474,8 @@ def test_filters_change_map_table_and_export_consistently(app_env, files, downlo
     assert 0 < len(ids2) < len(ids)
     assert sorted(r["i"] for r in deck_layer(at, "land-parcel-")["data"]) == ids2
     assert sorted(table(at)["地块编号"]) == ids2
-    assert sorted(r["地块编号"] for r in csv_rows(downloads["land-parcels.csv"]())) == ids2
+    name2 = "地块_米龙村委会_已释放、已出让_M0 新型产业用地_2026-11-20"
+    assert sorted(r["地块编号"] for r in csv_rows(downloads[f"{name2}.csv"]())) == ids2
     assert url(at, "use") == ["M0"]
 
 
@@ -483,7 +485,7 @@ def test_search_and_ranges_from_a_link(app_env, files, downloads):
     at = open_list(run_page({"released_from": "2022-01-01", "released_to": "2024-06-30", "area_min": "12000"}))
     assert not at.exception
     assert sorted(table(at)["地块编号"]) == sorted(exp["parcel_id"])
-    assert len(csv_rows(downloads["land-parcels.csv"]())) == len(exp)
+    assert len(csv_rows(downloads["地块_2026-11-20.csv"]())) == len(exp)
     at = run_page({"q": "华邦"})
     exp = expected(files["parcels"], F.LandFilters(search="华邦"))
     assert sorted(r["i"] for r in deck_layer(at, "land-parcel-")["data"]) == sorted(exp["parcel_id"])
@@ -575,7 +577,7 @@ def test_page_in_english_labels_table_and_export(app_env, files, downloads):
     df = table(at)
     assert {"Parcel ID", "Planned use", "Release status"} <= set(df.columns)
     assert set(df["Release status"]) == {"Completed"}
-    rows = csv_rows(downloads["land-parcels.csv"]())
+    rows = csv_rows(downloads["Parcels_Completed_2026-11-20.csv"]())
     assert len(rows) == n and set(rows[0]) >= {"Parcel ID", "Release status"}
 
 
