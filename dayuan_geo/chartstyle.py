@@ -3,7 +3,7 @@ row of its own below the plot, margins that make room for both.
 
 On a 390 px phone a chart is about 350 px wide. plotly neither wraps a title nor keeps a legend
 placed in the top margin off it, so the title is broken into lines here (plotly's `<br>`) and the
-legend sits under the plot, anchored to the figure's bottom edge, where the margin grows with it.
+legend sits under the plot, anchored to the figure's bottom left corner, where the margin grows with it.
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ def style(fig: go.Figure, *, title: str, height: int = 360, hovermode: str = "x 
                "yanchor": "bottom", "automargin": True, "pad": {"b": 10, "l": 4}, "font": {"size": TITLE_SIZE}},
         font={"family": FONT},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container", "yanchor": "bottom"},
+        # the figure's full width from its left edge: a plot pushed right by long labels (the timeline)
+        # would squeeze a legend anchored to the plot into a narrow column
+        legend={"orientation": "h", "x": 0, "xref": "container", "xanchor": "left", "y": 0, "yref": "container",
+                "yanchor": "bottom"},
         hovermode=hovermode,
         height=round(height + extra),
     )

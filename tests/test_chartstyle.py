@@ -72,6 +72,7 @@ def test_legends_sit_below_the_plot(figures):
         assert legend["orientation"] == "h", name
         # anchored to the figure's bottom edge (not the plot's top, where it covered the title)
         assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0, "bottom"), name
+        assert (legend["xref"], legend["x"], legend["xanchor"]) == ("container", 0, "left"), name  # full width
 
 
 def test_a_long_title_wraps_between_words_and_keeps_its_brackets():
