@@ -24,8 +24,9 @@ _NO_LINE_END = set("（(「“")
 
 
 def _width(text: str) -> float:
-    """Display width in full-width characters: CJK (wide) 1, anything else about half."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
+    """Display width in full-width characters: CJK (wide) 1, anything else half (Noto Sans's Latin
+    letters average a little under half an em)."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
 
 
 def wrap(text: str, *, width: float = TITLE_WIDTH) -> list[str]:

@@ -30,8 +30,8 @@ def labels() -> dict[str, dict[str, str]]:
 
 
 def line_px(line: str) -> float:
-    """A generous width of a title line: CJK characters a full em, anything else 0.6 em."""
-    return sum(TITLE_PX if unicodedata.east_asian_width(c) in "WF" else 0.6 * TITLE_PX for c in html.unescape(line))
+    """A generous width of a title line: CJK characters a full em, anything else 0.55 em."""
+    return sum(TITLE_PX if unicodedata.east_asian_width(c) in "WF" else 0.55 * TITLE_PX for c in html.unescape(line))
 
 
 @pytest.fixture(scope="module")
