@@ -80,3 +80,18 @@ def test_every_refusal_of_an_import_has_a_chinese_text():
     for key in keys:
         assert key in texts, key
         assert CJK.search(texts[key]["zh"]), (key, texts[key]["zh"])
+
+
+def test_an_unsafe_archive_is_refused_in_chinese_and_english(data_copy, tmp_path):
+    import zipfile
+
+    from dayuan_geo.ingest import run as ingest
+
+    path = tmp_path / "parcels.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("../../evil.shp", b"x")
+    report = ingest.run_import(path, table="parcels", directory=data_copy, user="t", role="planner").report
+    assert report.status == "refused"
+    (issue,) = [i for i in report.issues if i.level == "error"]
+    assert issue.text("zh") == "压缩包不安全：其中的“../../evil.shp”指向压缩包之外（'..'）"
+    assert issue.text("en") == "unsafe archive: member '../../evil.shp' points outside the archive ('..')"
