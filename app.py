@@ -9,7 +9,9 @@ st.set_page_config(page_title="大源街道土地释放看板 · Dayuan", page_i
 edge.pin()  # one dataset version for the whole run, whatever is published meanwhile
 
 pages = [
-    st.Page("pages/overview.py", title=edge.t("page_overview"), icon=":material/dashboard:", url_path="overview",
+    # served at the root; Streamlit reserves a default page's url_path, so /overview is its hidden
+    # twin (edge.allowed_pages, access.PAGE_ALIASES)
+    st.Page("pages/overview.py", title=edge.t("page_overview"), icon=":material/dashboard:", url_path="home",
             default=True),
     st.Page("pages/land.py", title=edge.t("page_land"), icon=":material/map:", url_path="land"),
     st.Page("pages/remediation.py", title=edge.t("page_remediation"), icon=":material/construction:",
@@ -20,4 +22,5 @@ pages = [
 ]
 navigation = st.navigation(edge.allowed_pages(pages))  # by role (access.PAGE_ROLES); sign-in first
 edge.sidebar()
+edge.phone_stamp(navigation)  # the data date and demo label where a phone folds the sidebar away
 navigation.run()

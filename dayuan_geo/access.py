@@ -6,7 +6,8 @@ inspector opens the overview, land, remediation and firms pages and exports only
 inspections; a viewer opens only the overview and the land map and sees no firm names, credit
 codes or inspectors' names, and exports nothing.
 
-Pages are keyed by their `url_path` (PAGE_ROLES). A page missing from PAGE_ROLES opens only for the
+Pages are keyed by their `url_path` (PAGE_ROLES); an alias (PAGE_ALIASES) follows the rule of the
+page it stands for. A page missing from PAGE_ROLES opens only for the
 roles that see every page, so a new page stays closed to inspectors and viewers until someone
 decides otherwise.
 """
@@ -64,6 +65,18 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+# The overview answers at the app's root and at /overview. Streamlit serves its default page at the
+# root yet reserves that page's url_path (no other page may take it, and the path itself finds no
+# page), so the default page is "home" and a hidden twin of it answers at "overview".
+HOME = "home"
+PAGE_ALIASES: dict[str, str] = {HOME: "overview"}
+
+
+def page_rule(url_path: str) -> str:
+    """The PAGE_ROLES key that decides who opens url_path: the page an alias stands for, else itself."""
+    return PAGE_ALIASES.get(url_path, url_path)
+
+
 def role(code: str) -> Role:
     """The role called code; ValueError for anything else, so a forged value shows nothing."""
     try:
@@ -110,7 +123,7 @@ def may_open(url_path: str, role_code: str) -> bool:
     """Whether role_code may open the page at url_path; unknown roles open nothing."""
     if not is_role(role_code):
         return False
-    allowed = PAGE_ROLES.get(url_path)
+    allowed = PAGE_ROLES.get(page_rule(url_path))
     if allowed is None:
         return role(role_code).all_pages
     return role_code in allowed

@@ -28,10 +28,10 @@ from .session import (
     t,
     user_name,
 )
-from .widgets import BASEMAP_KEY, basemap, export_buttons, sidebar
+from .widgets import BASEMAP_KEY, basemap, export_buttons, phone_stamp, sidebar
 
 __all__ = [
     "BASEMAP_KEY", "LANG_KEY", "LANG_NAMES", "LOGIN_PATH", "USER_KEY", "Identity", "allowed_pages", "as_of",
-    "audit", "basemap", "client_ip", "export_buttons", "identity", "lang", "oidc_enabled", "page_key", "pin", "query",
-    "role", "shared", "sidebar", "sign_in", "sign_out", "store", "t", "user_name",
+    "audit", "basemap", "client_ip", "export_buttons", "identity", "lang", "oidc_enabled", "page_key", "phone_stamp",
+    "pin", "query", "role", "shared", "sidebar", "sign_in", "sign_out", "store", "t", "user_name",
 ]

@@ -208,7 +208,8 @@ def client_ip() -> str | None:
 
 
 def allowed_pages(pages: list) -> list:
-    """The pages of the list this person may open (access.PAGE_ROLES by url_path), else sign-in.
+    """The pages of the list (and their alias twins) this person may open (access.PAGE_ROLES by
+    url_path), else sign-in.
 
     Local mode refuses clients that are not on this machine before anything else runs.
     """
@@ -220,6 +221,7 @@ def allowed_pages(pages: list) -> list:
                              allowed=settings.get("DAYUAN_ALLOWED_HOSTS")):
         st.error(t("host_refused"))
         st.stop()
+    pages = with_aliases(pages)
     who = identity()
     if who is None:
         # every page's address opens the sign-in form, so a shared link still works after signing in
@@ -241,6 +243,16 @@ def allowed_pages(pages: list) -> list:
     denied = [st.Page("pages/not_allowed.py", title=t("not_allowed_title"), url_path=page_key(p), visibility="hidden")
               for p in pages if p not in allowed]
     return allowed + denied
+
+
+def with_aliases(pages: list) -> list:
+    """The pages, then a hidden twin of each page whose url_path is an alias (access.PAGE_ALIASES) at
+    the address it stands for: the overview is the default page "home", served at the root, and its
+    twin answers at /overview. Same script, same title; access.may_open gives both the same rule."""
+    twins = [st.Page(p._page, title=p.title, icon=p.icon or None, url_path=access.PAGE_ALIASES[page_key(p)],
+                     visibility="hidden")
+             for p in pages if page_key(p) in access.PAGE_ALIASES]
+    return list(pages) + twins
 
 
 def page_key(page: Any) -> str:

@@ -7,9 +7,9 @@ import streamlit as st
 
 from dayuan_geo import access, export
 from dayuan_geo import audit as audit_log
-from dayuan_geo import schema as S
 from dayuan_geo.maps import basemap as basemaps
-from dayuan_geo.text import LANGS
+from dayuan_geo.overview import views
+from dayuan_geo.text import LANGS, md_text
 from dayuan_geo.text import t as _t
 
 from .cache import problem, store
@@ -19,6 +19,7 @@ from .session import (
     current_account,
     identity,
     lang,
+    page_key,
     pending_browser_request,
     role,
     sign_out,
@@ -124,19 +125,31 @@ def sidebar() -> None:
         st.query_params[LANG_KEY] = current
         _basemap_selector()
         manifest = store().manifest
-        if manifest.get("source") == "demo":
-            st.warning(t("demo_badge"))
-        elif manifest.get("demo_tables"):
-            names = "、".join(S.table(n).label(lang()) for n in manifest["demo_tables"] if n in S.TABLES)
-            st.warning(t("demo_mixed_badge", tables=names))
-        else:
-            st.info(t("imported_badge"))
+        source, demo = views.source_label(manifest, current)
+        (st.warning if demo else st.info)(source)
         st.caption(f"{t('data_as_of')}: **{manifest.get('as_of')}** · "
                    f"{t('dataset_version')} v{manifest.get('dataset_version')}")
         refused = problem()
         if refused:
             st.error(t("dataset_version_refused", version=manifest.get("dataset_version"), problem=refused))
         _session_box()
+
+
+# Streamlit folds the sidebar away at 768 px and below; there the data line stands atop the page.
+PHONE_STAMP_KEY = "dayuan_phone_stamp"
+PHONE_STAMP_CSS = f"<style>@media (min-width: 769px) {{.st-key-{PHONE_STAMP_KEY} {{display: none}}}}</style>"
+
+
+def phone_stamp(page) -> None:
+    """The data date, version and source (the demo label when it is demo data) atop the main area of
+    the page about to run, for screens where the sidebar is folded away. The overview shows the
+    same line itself on every width, so it gets none."""
+    if access.page_rule(page_key(page)) == "overview":
+        return
+    line, demo = views.stamp(store().manifest, lang())
+    st.html(PHONE_STAMP_CSS)
+    with st.container(key=PHONE_STAMP_KEY):
+        st.caption(f"{':material/science:' if demo else ':material/event:'} {md_text(line)}")
 
 
 def browser_request() -> None:

@@ -48,10 +48,11 @@ def match_columns(sources: list[str], table: str, explicit: dict[str, str]) -> t
     mapping: dict[str, str] = {}
     for target, source in explicit.items():
         if target not in targets:
-            raise Refused(f"--map {target}={source}: {table} has no column {target!r}; columns: {', '.join(targets)}")
+            raise Refused.say("imp_m_map_no_target", target=target, source=source, table=table,
+                              columns=", ".join(targets))
         if source not in sources:
-            raise Refused(f"--map {target}={source}: the file has no column {source!r}; it has: "
-                          f"{', '.join(map(str, sources[:30]))}")
+            raise Refused.say("imp_m_map_no_source", target=target, source=source,
+                              columns=", ".join(map(str, sources[:30])))
         mapping[target] = source
     used = set(mapping.values())
     by_norm: dict[str, str] = {}

@@ -110,19 +110,20 @@ _KIND_NAMES = {"zip": ("ZIP 压缩包", "a ZIP archive"), "sqlite": ("SQLite 数
 
 
 def _member_problem(info: zipfile.ZipInfo) -> str | None:
+    """The text key of what makes this archive member unsafe, or None."""
     name = info.filename
     if "\\" in name:
         name = name.replace("\\", "/")
     pure = PurePosixPath(name)
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return f"member {info.filename!r} has an absolute path"
+        return "imp_m_zip_absolute"
     if ".." in pure.parts:
-        return f"member {info.filename!r} points outside the archive ('..')"
+        return "imp_m_zip_dotdot"
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        return f"member {info.filename!r} is a symbolic link"
+        return "imp_m_zip_symlink"
     if info.flag_bits & 0x1:
-        return f"member {info.filename!r} is encrypted"
+        return "imp_m_zip_encrypted"
     return None
 
 
@@ -132,22 +133,20 @@ def check_zip(path: Path, limits: Limits) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise Refused(f"broken ZIP archive ({exc})") from None
+        raise Refused.say("imp_m_zip_broken", reason=str(exc)) from None
     if len(infos) > limits.max_members:
-        raise Refused(f"archive holds {len(infos):,} members; at most {limits.max_members:,} are accepted")
+        raise Refused.say("imp_m_zip_members", n=len(infos), limit=limits.max_members)
     total = 0
     for info in infos:
         problem = _member_problem(info)
         if problem:
-            raise Refused(f"unsafe archive: {problem}")
+            raise Refused.say(problem, member=info.filename)
         total += info.file_size
         if info.file_size > 1_000_000 and info.file_size / max(info.compress_size, 1) > limits.max_ratio:
-            raise Refused(
-                f"archive member {info.filename!r} expands {info.file_size / max(info.compress_size, 1):,.0f} "
-                f"times (at most {limits.max_ratio:,.0f}); looks like a zip bomb"
-            )
+            raise Refused.say("imp_m_zip_bomb", member=info.filename,
+                              ratio=info.file_size / max(info.compress_size, 1), limit=limits.max_ratio)
     if total > limits.max_unzipped_bytes:
-        raise Refused(f"archive expands to {total:,} bytes; at most {limits.max_unzipped_bytes:,} are accepted")
+        raise Refused.say("imp_m_zip_too_big", n=total, limit=limits.max_unzipped_bytes)
     return infos
 
 
@@ -163,7 +162,7 @@ def extract_zip(path: Path, dest: Path, limits: Limits) -> list[Path]:
             rel = PurePosixPath(info.filename.replace("\\", "/"))
             target = dest.joinpath(*rel.parts)
             if dest.resolve() not in target.resolve().parents:
-                raise Refused(f"unsafe archive: member {info.filename!r} points outside the archive")
+                raise Refused.say("imp_m_zip_dotdot", member=info.filename)
             target.parent.mkdir(parents=True, exist_ok=True)
             size = 0
             try:
@@ -172,10 +171,10 @@ def extract_zip(path: Path, dest: Path, limits: Limits) -> list[Path]:
                         size += len(chunk)
                         total += len(chunk)
                         if size > info.file_size or total > limits.max_unzipped_bytes:
-                            raise Refused(f"archive member {info.filename!r} is larger than its header says")
+                            raise Refused.say("imp_m_zip_member_lies", member=info.filename)
                         out.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                raise Refused(f"broken ZIP archive member {info.filename!r} ({exc})") from None
+                raise Refused.say("imp_m_zip_member_broken", member=info.filename, reason=str(exc)) from None
             written.append(target)
     return written
 

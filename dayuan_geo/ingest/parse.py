@@ -189,16 +189,14 @@ def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj
     asked_crs = asked if isinstance(asked, pyproj.CRS) else None
     if china:
         if file_crs is not None and not _is_lonlat(file_crs):
-            raise Refused(f"--crs {china} is for longitude/latitude from map apps, but the file is in "
-                          f"{file_crs.to_string()}; leave --crs out")
+            raise Refused.say("imp_m_crs_china_projected", asked=china, crs=file_crs.to_string())
         report.crs = f"{china} -> WGS 84"
         return _convert_china(geoms, china)
     crs = file_crs
     if asked_crs is not None:
         if file_crs is not None and not file_crs.equals(asked_crs) and not (
                 _is_lonlat(file_crs) and _is_lonlat(asked_crs)):
-            raise Refused(f"the file says its coordinates are {file_crs.to_string()} but --crs says "
-                          f"{asked_crs.to_string()}; leave --crs out")
+            raise Refused.say("imp_m_crs_conflict", crs=file_crs.to_string(), asked=asked_crs.to_string())
         crs = asked_crs
     if crs is None:
         bounds = _bounds_lonlat(geoms)
@@ -220,7 +218,7 @@ def to_wgs84(geoms: np.ndarray, file_crs: pyproj.CRS | None, asked: str | pyproj
     try:
         series = gpd.GeoSeries(geoms, crs=crs).to_crs(S.STORAGE_CRS)
     except Exception as exc:
-        raise Refused(f"cannot transform from {crs.to_string()} ({short(exc)})") from None
+        raise Refused.say("imp_m_crs_transform", crs=crs.to_string(), reason=short(exc)) from None
     return np.asarray(series.values, dtype=object)
 
 

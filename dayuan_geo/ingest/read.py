@@ -90,7 +90,7 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
     except Exception as exc:
         raise Refused.say("imp_m_not_readable", fmt=fmt, reason=short(exc)) from None
     if not layers:
-        raise Refused(f"{fmt} holds no layer")
+        raise Refused.say("imp_m_no_layer", fmt=fmt)
     if layer is None:
         if len(layers) == 1:
             layer = layers[0]
@@ -99,13 +99,13 @@ def _vector(path: Path, fmt: str, *, layer: str | None, table: str, limits: Limi
         else:
             raise Refused.say("imp_m_several_layers", fmt=fmt, layers=", ".join(layers[:10]))
     elif layer not in layers:
-        raise Refused(f"{fmt} has no layer {layer!r}; layers: {', '.join(layers[:10])}")
+        raise Refused.say("imp_m_layer_missing", fmt=fmt, layer=layer, layers=", ".join(layers[:10]))
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
         if info["features"] > limits.max_features:
-            raise Refused(f"{info['features']:,} features; at most {limits.max_features:,} are accepted")
+            raise Refused.say("imp_m_too_many_rows", limit=limits.max_features)
         if len(info["fields"]) > limits.max_columns:
-            raise Refused(f"{len(info['fields'])} columns; at most {limits.max_columns} are accepted")
+            raise Refused.say("imp_m_too_many_columns", n=len(info["fields"]), limit=limits.max_columns)
         # dates as text, so an impossible date is one row's error rather than an unreadable file
         options = {"DATE_AS_STRING": "YES"} if fmt == "GeoJSON" else {}
         with warnings.catch_warnings():  # GDAL's notes on odd files are not the user's report
@@ -129,11 +129,11 @@ def _parquet(path: Path, limits: Limits) -> Raw:
         rows = pf.metadata.num_rows
         geo = (pf.schema_arrow.metadata or {}).get(b"geo")
     except Exception as exc:
-        raise Refused(f"not a readable Parquet file ({short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=("Parquet", "Parquet file"), reason=short(exc)) from None
     if rows > limits.max_features:
-        raise Refused(f"{rows:,} rows; at most {limits.max_features:,} are accepted")
+        raise Refused.say("imp_m_too_many_rows", limit=limits.max_features)
     if len(pf.schema_arrow.names) > limits.max_columns:
-        raise Refused(f"{len(pf.schema_arrow.names)} columns; at most {limits.max_columns} are accepted")
+        raise Refused.say("imp_m_too_many_columns", n=len(pf.schema_arrow.names), limit=limits.max_columns)
     try:
         if geo:
             gdf = gpd.read_parquet(path)
@@ -143,7 +143,7 @@ def _parquet(path: Path, limits: Limits) -> Raw:
             return Raw(frame, geom, gdf.crs, "GeoParquet")
         return Raw(pd.read_parquet(path), None, None, "Parquet")
     except Exception as exc:
-        raise Refused(f"not a readable GeoParquet file ({short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt=("GeoParquet", "GeoParquet file"), reason=short(exc)) from None
 
 
 _GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -222,7 +222,7 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
     shps = [f for f in files if f.suffix.lower() == ".shp"]
     if gdbs:
         if len(gdbs) > 1:
-            raise Refused("archive holds several File Geodatabases; send one")
+            raise Refused.say("imp_m_zip_several_gdb")
         return _vector(work / gdbs[0], "File Geodatabase", layer=layer, table=table, limits=limits)
     if len(shps) == 1:
         shp = shps[0]
@@ -237,7 +237,7 @@ def read_file(path: Path, work: Path, *, table: str, limits: Limits, layer: str 
     if len(shps) > 1:
         raise Refused.say("imp_m_zip_several_shapefiles")
     if any(f.name == "workbook.xml" for f in files):
-        raise Refused("an Excel workbook renamed to .zip; send it as .xlsx")
+        raise Refused.say("imp_m_zip_is_xlsx")
     raise Refused.say("imp_m_zip_no_shapefile")
 
 

@@ -100,7 +100,7 @@ def run_import(
             raise Refused.say("imp_m_role", role=role)
         S.table(table)
         if mode not in MODES:
-            raise Refused(f"unknown mode {mode!r}; use {', '.join(MODES)}")
+            raise Refused.say("imp_m_unknown_mode", mode=mode, modes=", ".join(MODES))
         result = _run(path, table=table, directory=directory, user=user, crs=crs, mapping=mapping or {},
                       constants=constants or {}, skip_invalid=skip_invalid, dry_run=dry_run, mode=mode,
                       layer=layer, sheet=sheet, header_row=header_row, cascade=cascade,
@@ -197,7 +197,7 @@ def _read(path: Path, *, table: str, crs: str | None, mapping: dict[str, str], c
     if geoms is not None:
         total_vertices = int(sum(shapely.get_num_coordinates(g) for g in geoms if g is not None))
         if total_vertices > limits.max_vertices:
-            raise Refused(f"{total_vertices:,} vertices; at most {limits.max_vertices:,} are accepted")
+            raise Refused.say("imp_m_too_many_vertices", n=total_vertices, limit=limits.max_vertices)
         geoms = to_wgs84(np.asarray(geoms, dtype=object), raw.crs, asked, report, map_app=raw.map_app)
     elif asked is not None and not tbl.has_geometry:
         report.add(None, None, "warning", f"--crs ignored: {table} has no geometry")
@@ -297,10 +297,10 @@ def run_import_set(
         if not access.role(role).may_import:
             raise Refused.say("imp_m_role", role=role)
         if mode not in MODES:
-            raise Refused(f"unknown mode {mode!r}; use {', '.join(MODES)}")
+            raise Refused.say("imp_m_unknown_mode", mode=mode, modes=", ".join(MODES))
         tables_named = [t for _, t in items]
         if len(set(tables_named)) != len(tables_named):
-            raise Refused("a set holds one file per table")
+            raise Refused.say("imp_m_set_one_per_table")
         reads = {i: _read(Path(items[i][0]), table=S.table(items[i][1]).name, crs=crs, mapping={}, constants={},
                           mode=mode, layer=None, sheet=None, header_row=None, limits=limits, progress=progress,
                           report=results[i].report) for i in order}

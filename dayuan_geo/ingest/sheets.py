@@ -76,7 +76,7 @@ def read_csv(path, limits: Limits, *, score: ScoreFn | None = None, header_row: 
     try:
         numbered = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
     except csv.Error as exc:
-        raise Refused(f"not a readable CSV ({short(exc)})") from None
+        raise Refused.say("imp_m_not_readable", fmt="CSV", reason=short(exc)) from None
     if any(len(vals) > limits.max_columns for _, vals in numbered[:HEADER_SEARCH_ROWS]):
         raise Refused.say("imp_m_too_many_columns", n=max(len(v) for _, v in numbered), limit=limits.max_columns)
     raw = _frame([(n, [_excel_text(v.strip()) for v in vals]) for n, vals in numbered], fmt="CSV", score=score,
@@ -93,10 +93,10 @@ def read_xlsx(path, limits: Limits, *, score: ScoreFn | None = None, header_row:
     from openpyxl.xml import DEFUSEDXML
 
     if not DEFUSEDXML:  # openpyxl parses with defusedxml when it is installed; never without it
-        raise Refused("Excel import needs the defusedxml package")
+        raise Refused.say("imp_m_xlsx_needs_defusedxml")
     names = {i.filename for i in check_zip(path, limits)}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise Refused("not an Excel workbook (.xlsx): the archive lacks xl/workbook.xml")
+        raise Refused.say("imp_m_xlsx_no_workbook")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
@@ -119,7 +119,7 @@ def read_xlsx(path, limits: Limits, *, score: ScoreFn | None = None, header_row:
     except Refused:
         raise
     except Exception as exc:
-        raise Refused(f"broken Excel workbook ({short(exc)})") from None
+        raise Refused.say("imp_m_xlsx_broken", reason=short(exc)) from None
     return _frame(numbered, fmt="XLSX", score=score, header_row=header_row, limits=limits, sheet=title)
 
 

@@ -318,8 +318,7 @@ def _split_bars(labels: list[str], released: np.ndarray, total: np.ndarray, *, l
     fig.update_layout(barmode="stack", xaxis={"title": t("land_chart_area", lang), "tickformat": ",.0f"},
                       yaxis={"autorange": "reversed"})
     fig = charts._layout(fig, title)
-    fig.update_layout(hovermode="closest", height=max(280, 120 + 34 * len(labels)),
-                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})
+    fig.update_layout(hovermode="closest", height=max(280, 120 + 34 * len(labels)))  # legend: chartstyle's
     return fig
 
 

@@ -8,25 +8,17 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
+from dayuan_geo import chartstyle
 from dayuan_geo import schema as S
 from dayuan_geo.text import t
 
 RELEASED_GREEN = "#1a9850"
 CUMULATIVE_BLUE = "#2c7fb8"
 PLAN_GREY = "#555555"
-FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(
-        title={"text": html.escape(title), "x": 0.01},
-        font={"family": FONT},
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-        hovermode="x unified",
-        height=360,
-    )
-    return fig
+def _layout(fig: go.Figure, title: str) -> go.Figure:  # (the land page's charts call it too)
+    return chartstyle.style(fig, title=title, height=360)
 
 
 def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh", plan: tuple | None = None) -> go.Figure:
@@ -55,7 +47,7 @@ def released_area_over_time(df: pd.DataFrame, *, lang: str = "zh", plan: tuple |
                 "rangemode": "tozero", "showgrid": False, "tickformat": ",.0f",
                 "tickmode": "auto", "nticks": 6},
     )
-    return _layout(fig, t("chart_released_title", lang))
+    return chartstyle.style(fig, title=t("chart_released_title", lang), height=360)
 
 
 def stage_funnel(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
@@ -70,6 +62,4 @@ def stage_funnel(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
             hovertemplate="%{y}: %{x}<extra></extra>",
         )
     )
-    fig = _layout(fig, t("chart_funnel_title", lang))
-    fig.update_layout(hovermode="closest")
-    return fig
+    return chartstyle.style(fig, title=t("chart_funnel_title", lang), height=360, hovermode="closest")

@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 import pydeck as pdk
 from plotly.colors import sample_colorscale
 
+from dayuan_geo import chartstyle
 from dayuan_geo import schema as S
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.overview.charts import FONT, RELEASED_GREEN
+from dayuan_geo.overview.charts import RELEASED_GREEN
 from dayuan_geo.text import area_axis, fmt_area, t
 
 PLANNED_GREY = "rgba(160,160,160,0.35)"
@@ -56,17 +57,6 @@ def park_names(df: pd.DataFrame, lang: str) -> pd.Series:
     return names.fillna("")
 
 
-def _layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
-    fig.update_layout(
-        title={"text": html.escape(title), "x": 0.01},
-        font={"family": FONT},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "y": -0.12},
-        height=height,
-    )
-    return fig
-
-
 def pipeline_chart(pipeline: pd.DataFrame, *, measure: str, group_labels: dict[str, str],
                    lang: str = "zh") -> go.Figure:
     """Stacked bars of projects (or park area) at each stage, one colour per mode or village."""
@@ -89,7 +79,7 @@ def pipeline_chart(pipeline: pd.DataFrame, *, measure: str, group_labels: dict[s
     fig.update_layout(barmode="stack", yaxis={"title": t("rem_axis_area" if measure == "park_area_m2"
                                                           else "chart_projects", lang),
                                               "tickformat": tickformat if measure == "park_area_m2" else ",d"})
-    return _layout(fig, title)
+    return chartstyle.style(fig, title=title, height=380, hovermode="closest")
 
 
 def gantt(projects: pd.DataFrame, history: pd.DataFrame, *, as_of: dt.date,
@@ -158,7 +148,8 @@ def gantt(projects: pd.DataFrame, history: pd.DataFrame, *, as_of: dt.date,
         yaxis={"categoryorder": "array", "categoryarray": order, "autorange": "reversed",
                "tickfont": {"size": 10}},
     )
-    return _layout(fig, t("rem_gantt_title", lang), height=max(420, 17 * len(order) + 160))
+    return chartstyle.style(fig, title=t("rem_gantt_title", lang), height=max(420, 17 * len(order) + 160),
+                            hovermode="closest")
 
 
 BOX_RAW_LIMIT = 5_000  # stays a box plot is drawn from one by one; beyond, from its statistics
@@ -188,7 +179,7 @@ def durations_chart(history: pd.DataFrame, *, lang: str = "zh", raw_limit: int =
         fig.add_box(x=[name], q1=[q1], median=[median], q3=[q3], lowerfence=[days.min()],
                     upperfence=[days.max()], name=name, marker_color=_css(colors[code]), showlegend=False)
     fig.update_layout(yaxis={"title": t("rem_days_in_stage", lang), "rangemode": "tozero"})
-    return _layout(fig, t("rem_durations_title", lang))
+    return chartstyle.style(fig, title=t("rem_durations_title", lang), height=380, hovermode="closest")
 
 
 def progress_chart(projects: pd.DataFrame, *, lang: str = "zh", top: int = 30) -> go.Figure:
@@ -205,7 +196,8 @@ def progress_chart(projects: pd.DataFrame, *, lang: str = "zh", top: int = 30) -
     fig.add_bar(y=names, x=df["released_m2"] / divisor, orientation="h", name=html.escape(t("rem_released", lang)),
                 marker_color=RELEASED_GREEN, customdata=released, hovertemplate="%{y}: %{customdata}<extra></extra>")
     fig.update_layout(barmode="overlay", xaxis={"title": t("rem_axis_area", lang), "tickformat": tickformat})
-    return _layout(fig, t("rem_progress_title", lang), height=max(380, 18 * len(df) + 140))
+    return chartstyle.style(fig, title=t("rem_progress_title", lang), height=max(380, 18 * len(df) + 140),
+                            hovermode="closest")
 
 
 # ---- map ------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
+from dayuan_geo import chartstyle, uscc
 from dayuan_geo import schema as S
-from dayuan_geo import uscc
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
@@ -163,7 +163,7 @@ def trend_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
                     hovertemplate=f"{name}: %{{y:,}}<extra></extra>")
     fig.update_layout(barmode="stack", xaxis={"title": t("chart_month", lang), "tickformat": "%Y-%m"},
                       yaxis={"title": t("fs_col_inspections", lang)})
-    return _layout(fig, t("fs_chart_insp_trend", lang))
+    return chartstyle.style(fig, title=t("fs_chart_insp_trend", lang), height=340)
 
 
 def category_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
@@ -175,8 +175,8 @@ def category_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
         name = _text(S.INSPECTION_OUTCOME.label(code, lang))
         fig.add_bar(y=cats, x=part["inspections"].fillna(0), name=name, orientation="h",
                     marker_color=OUTCOME_COLORS[code], hovertemplate=f"%{{y}} · {name}: %{{x:,}}<extra></extra>")
-    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"}, hovermode="closest")
-    return _layout(fig, t("fs_chart_insp_category", lang))
+    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
+    return chartstyle.style(fig, title=t("fs_chart_insp_category", lang), height=340, hovermode="closest")
 
 
 def outcome_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
@@ -187,16 +187,7 @@ def outcome_figure(df: pd.DataFrame, *, lang: str = "zh") -> go.Figure:
         hole=0.5, sort=False, marker={"colors": [OUTCOME_COLORS[c] for c in totals.index]},
         hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
     ))
-    fig = _layout(fig, t("fs_chart_insp_outcome", lang))
-    fig.update_layout(hovermode="closest")
-    return fig
-
-
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title={"text": html.escape(title), "x": 0.01}, font={"family": maps.LABEL_FONT},
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=340,
-                      legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
-    return fig
+    return chartstyle.style(fig, title=t("fs_chart_insp_outcome", lang), height=340, hovermode="closest")
 
 
 def density_layer(df: pd.DataFrame, *, layer_id: str = "firm-density", radius_m: float = 120) -> pdk.Layer:

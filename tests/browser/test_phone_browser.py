@@ -48,3 +48,92 @@ def test_headline_cards_two_per_row_on_a_phone(app_server, browser, path):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+STAMP_JS = """() => { const box = document.querySelector('.st-key-dayuan_phone_stamp');
+  if (!box) return null;
+  const r = box.getBoundingClientRect();
+  return {visible: r.width > 0 && r.height > 0, top: r.top, text: box.innerText}; }"""
+MAIN_TEXT_JS = """() => document.querySelector('[data-testid="stMain"]').innerText"""
+
+
+def _open(page, url: str, selector: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector(selector, timeout=120_000)
+    page.wait_for_function(IDLE_JS, timeout=120_000)
+    page.wait_for_timeout(1500)
+
+
+@pytest.mark.parametrize("path", ["land", "remediation", "firms", "import", "audit"])
+def test_data_date_and_demo_label_atop_every_page_on_a_phone(app_server, browser, demo_dir, path):
+    """The sidebar is folded away on a phone: the data date and the demo label stand atop the page."""
+    import json
+
+    manifest = json.loads((demo_dir / "manifest.json").read_text(encoding="utf-8"))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        _open(page, f"{app_server.url}/{path}", '[data-testid="stMain"] h1')
+        stamp = page.evaluate(STAMP_JS)
+        assert stamp and stamp["visible"], stamp
+        assert f"数据截至 {manifest['as_of']}" in stamp["text"] and "演示数据" in stamp["text"], stamp
+        title_top = page.locator('[data-testid="stMain"] h1').first.bounding_box()["y"]
+        assert stamp["top"] < title_top  # above the title: seen without scrolling or opening anything
+        assert page.locator('[data-testid="stSidebar"]').bounding_box()["x"] < 0 or \
+            not page.locator('[data-testid="stSidebarContent"]').is_visible()  # the sidebar is folded
+        page.set_viewport_size({"width": 1440, "height": 1000})  # on a desktop the sidebar says it
+        page.wait_for_timeout(500)
+        assert not page.evaluate(STAMP_JS)["visible"]
+    finally:
+        context.close()
+
+
+def test_overview_names_the_data_date_once_on_a_phone(app_server, browser, demo_dir):
+    import json
+
+    day = json.loads((demo_dir / "manifest.json").read_text(encoding="utf-8"))["as_of"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        _open(page, f"{app_server.url}/", '[data-testid="stMetric"]')
+        assert page.evaluate(STAMP_JS) is None  # the overview's own line, not a second one
+        assert page.evaluate(MAIN_TEXT_JS).count(f"数据截至 {day}") == 1
+    finally:
+        context.close()
+
+
+LEGEND_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+  .filter(p => p.getBoundingClientRect().width > 0)
+  .map(p => { const box = s => { const e = p.querySelector(s); if (!e) return null;
+                                 const r = e.getBoundingClientRect();
+                                 return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
+              return {title: box('.gtitle'), legend: box('.legend'), chart: box(':scope > div')}; })"""
+
+
+def _overlap(a: dict | None, b: dict | None) -> bool:
+    return bool(a and b) and a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+
+
+@pytest.mark.parametrize(("path", "tab", "charts"), [("", None, 2), ("remediation", None, 4), ("firms", "巡查", 3)])
+def test_chart_legends_leave_titles_clear_on_a_phone(app_server, browser, path, tab, charts):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        _open(page, f"{app_server.url}/{path}", '[data-testid="stPlotlyChart"], [role="tab"]')
+        if tab:
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_function(IDLE_JS, timeout=120_000)
+        page.wait_for_selector('[data-testid="stPlotlyChart"] .gtitle', timeout=120_000)
+        page.wait_for_timeout(2000)
+        found = page.evaluate(LEGEND_JS)
+        assert len(found) >= charts, found
+        for chart in found:
+            assert chart["title"] is not None, chart
+            assert chart["title"]["r"] <= chart["chart"]["r"] + 1, chart  # the title fits: it wraps
+            assert not _overlap(chart["title"], chart["legend"]), chart
+            if chart["legend"]:
+                assert chart["legend"]["t"] > chart["title"]["b"], chart  # below the plot, not over the title
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / f"phone-charts-{path or 'overview'}.png"), full_page=True)
+    finally:
+        context.close()

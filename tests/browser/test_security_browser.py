@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from dayuan_geo import auth
+from dayuan_geo import access, auth
 from dayuan_geo.dataset import versions
 
 from ..conftest import AS_OF
@@ -21,12 +21,13 @@ PASSWORD = "browser-pass-1"
 
 
 def app_urls() -> list[str]:
-    """The url_path of every page app.py registers, read at test time."""
+    """The address of every page app.py registers, read at test time: the default page's url_path is
+    an alias ("home", served at the root), so it answers at the page it stands for (/overview)."""
     tree = ast.parse((PROJECT / "app.py").read_text(encoding="utf-8"))
     urls = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
-            urls += [k.value.value for k in node.keywords if k.arg == "url_path"]
+            urls += [access.page_rule(k.value.value) for k in node.keywords if k.arg == "url_path"]
     return urls
 
 
@@ -78,6 +79,35 @@ def sign_in(page, url: str, name: str) -> None:
     settle(page)
 
 
+# Set before any script of the app runs: remembers whether a dialog (Streamlit's "page not found")
+# ever opened, however briefly.
+DIALOG_WATCH = """new MutationObserver(() => {
+    if (document.querySelector('[role="dialog"]')) window.__dialogSeen = true;
+  }).observe(document, {childList: true, subtree: true});"""
+
+
+@pytest.mark.parametrize("path", ["/overview", "/"])
+def test_overview_opens_at_both_addresses_without_page_not_found(secured, page, path):
+    """Signed out, either address shows the sign-in form; signed in there, the overview, at that
+    address; never Streamlit's "page not found" dialog, however briefly."""
+    page.add_init_script(DIALOG_WATCH)
+    page.goto(secured.url + path, wait_until="domcontentloaded")
+    page.wait_for_selector('input[type="password"]', timeout=60_000)
+    settle(page, 1000)
+    assert not page.evaluate("() => window.__dialogSeen === true")
+    page.get_by_label("用户名").fill("viewer1")
+    page.locator('input[type="password"]').fill(PASSWORD)
+    page.locator('input[type="password"]').press("Enter")
+    page.wait_for_selector('[data-testid="stMain"] h1:has-text("大源街道物流园区整治与土地释放总览")', timeout=120_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)  # the overview's cards
+    settle(page, 1000)
+    assert not page.evaluate("() => window.__dialogSeen === true")
+    assert not page.locator('[role="dialog"]').count()
+    assert page.locator('[data-testid="stMetric"]').count() >= 4
+    assert not page.locator('[data-testid="stException"]').count()
+    assert page.url.split("?")[0].rstrip("/") == (secured.url + path).rstrip("/")  # not sent elsewhere
+
+
 def found(frames: list[bytes], text: str, values: list[str]) -> list[str]:
     blob = b"".join(frames)
     return [v for v in values if v.encode("utf-8") in blob or v in text]
@@ -90,7 +120,8 @@ def test_viewer_never_receives_blacklisted_names(secured, page, demo_dir):
     frames = record_frames(page)
 
     urls = ["/", *[f"/{u}" for u in app_urls()], f"/firms?firm={listed['firm_id'].iloc[0]}",
-            f"/overview?firm={listed['firm_id'].iloc[0]}", "/import", "/audit", "/login", "/no-such-page"]
+            f"/overview?firm={listed['firm_id'].iloc[0]}", "/overview", "/import", "/audit", "/login",
+            "/no-such-page"]
     for url in dict.fromkeys(urls):
         frames.clear()
         sign_in(page, secured.url + url, "viewer1")
