@@ -24,7 +24,9 @@ from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps import view as map_view
 from dayuan_geo.text import file_name, md_text
+from edge import phone
 from edge.tabs import keep
 
 PARK_OPTION_LIMIT = 3_000
@@ -192,9 +194,11 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: Options, lan
     with left:
         bm = edge.basemap()
         m = edge.shared(land_views.land_map, filters=filters, view_date=view_date, as_of=as_of, lang=lang,
-                        basemap=bm, generation=ss[K_GEN], polygon_budget=budget.polygon_budget())
-        overlay = edge.query(land_views.story_layers, parcel_id=parcel_id, distance_m=distance, role=role,
-                             lang=lang, basemap=bm) if story else None
+                        basemap=bm, generation=ss[K_GEN], polygon_budget=budget.polygon_budget(),
+                        width_px=phone.map_width(map_view.DEFAULT_WIDTH_PX))
+        overlay = (edge.query(land_views.story_layers, parcel_id=parcel_id, distance_m=distance, role=role,
+                              lang=lang, basemap=bm, width_px=phone.map_width(land_views.MAP_WIDTH_PX))
+                   if story else None)
         ss[K_LAYER] = (m.layer_id, m.level)
         st.pydeck_chart(m.deck(overlay, context=edge.shared(land_views.village_outlines, basemap=bm)),
                         height=MAP_HEIGHT_PX, key=K_MAP, on_select=_on_map_select, selection_mode="single-object")

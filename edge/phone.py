@@ -25,3 +25,18 @@ def two_per_row(key: str) -> Iterator[None]:
     with st.container(key=key):
         st.html(_CSS.format(key=key))
         yield
+
+
+PHONE_MAP_PX = 358  # a map on a 390 px phone: the screen less Streamlit's padding on either side
+
+
+def is_phone() -> bool:
+    """Whether the browser says it is a phone: a user agent with "Mobi" in it (MDN's advice for
+    telling phones from tablets and desktops). The server cannot measure a screen; this lets a map
+    open on a view fitted to a phone's column instead of cutting the street's edges off."""
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
+
+
+def map_width(desktop_px: int) -> int:
+    """The width a map's opening view is fitted to: a phone's column, or the desktop's desktop_px."""
+    return min(PHONE_MAP_PX, desktop_px) if is_phone() else desktop_px

@@ -7,6 +7,7 @@ import edge
 from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.safety import views
@@ -131,7 +132,9 @@ if tab["map"]:
         if focus_story:
             deck = firm_story.focus_deck(layers, focus_story["firm"], points=firms, lang=lang)
         else:
-            deck = mapdata.deck(layers, center=edge.query(queries.view_center), zoom=land.zoom)
+            street = fit_view(edge.query(queries.view_bounds), width_px=phone.map_width(firm_story.MAP_WIDTH_PX),
+                              height_px=firm_story.MAP_HEIGHT_PX)
+            deck = mapdata.deck(layers, center=(street["longitude"], street["latitude"]), zoom=street["zoom"])
         st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
                         on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
         items = (mapdata.legend_items(land, lang) if land.aggregated

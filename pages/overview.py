@@ -8,8 +8,7 @@ from dayuan_geo import access
 from dayuan_geo.briefing import files as briefing
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.maps.view import fit_view
-from dayuan_geo.overview import attention, charts, leadership, queries, views
+from dayuan_geo.overview import attention, charts, leadership, queries, street_map, views
 from edge import downloads, phone
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
@@ -89,18 +88,12 @@ listing(views.village_table(ranking, lang=lang, role=role), len(ranking), page="
 
 # ---- map ---------------------------------------------------------------------------------------
 st.subheader(edge.t("map_title"))
-villages = edge.query(queries.outlines, table_name="villages")
-# within the map's polygon budget every parcel is drawn; beyond it parks or grid cells (mapdata)
-parcel_view = edge.query(mapdata.parcel_view, as_of=as_of, lang=lang, budget=mapdata.polygon_budget())
-layers = [
-    parcel_view.layer,
-    maps.outline_layer(villages, layer_id="village-outlines"),
-    maps.label_layer(villages, lang=lang, layer_id="village-labels"),
-    edge.query(mapdata.firms_view, role=role, lang=lang, risk_levels=("blacklisted",), layer_id="blacklisted-firms"),
-]
-view = fit_view(edge.query(queries.view_bounds), width_px=1000, height_px=560)
-st.pydeck_chart(mapdata.deck(layers, center=(view["longitude"], view["latitude"]), zoom=view["zoom"]), height=560,
-                key="overview_map")
+# every parcel within the map's polygon budget, parks or grid cells beyond it; the view fits the
+# street at this screen's width (a phone's column or a desktop's), names clear of the firms
+street = edge.shared(street_map.street_map, as_of=as_of, role=role, lang=lang,
+                     width_px=phone.map_width(street_map.DESKTOP_WIDTH_PX), budget=mapdata.polygon_budget())
+parcel_view = street.parcels
+st.pydeck_chart(street.deck(), height=street_map.HEIGHT_PX, key="overview_map")
 st.markdown(
     maps.legend_html(mapdata.legend_items(parcel_view, lang),
                      points=[(edge.t("legend_blacklisted"), maps.RISK_COLORS["blacklisted"])]),

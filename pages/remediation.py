@@ -8,6 +8,7 @@ from dayuan_geo import schema as S
 from dayuan_geo import settings
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
 from dayuan_geo.remediation import queries as R
@@ -85,7 +86,8 @@ if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])
 with left:
-    deck = mapdata.deck(park_map.layers, center=edge.query(queries.view_center))
+    street = fit_view(edge.query(queries.view_bounds), width_px=phone.map_width(RV.MAP_WIDTH_PX), height_px=540)
+    deck = mapdata.deck(park_map.layers, center=(street["longitude"], street["latitude"]), zoom=street["zoom"])
     event = st.pydeck_chart(deck, height=540, key="rem_map", on_select="rerun", selection_mode="single-object")
     view = deck.initial_view_state
     mapnote.tile_check(center=edge.query(queries.view_center), zoom=view.zoom)

@@ -29,7 +29,7 @@ from dayuan_geo.maps import basemap as B
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.basemap import BaseMap
-from dayuan_geo.maps.view import fit_view, shown_extent
+from dayuan_geo.maps.view import DEFAULT_WIDTH_PX, fit_view, shown_extent
 from dayuan_geo.overview import charts, queries
 from dayuan_geo.text import EMPTY, fmt_area, t
 
@@ -219,14 +219,14 @@ def _shell(view: dict, bm: BaseMap) -> str:
 
 
 def name_layers(cur, *, view: dict, lang: str, bm: BaseMap, parks: pd.DataFrame | None = None,
-                points: pd.DataFrame | None = None) -> tuple[str, ...]:
+                points: pd.DataFrame | None = None, width_px: int = MAP_WIDTH_PX) -> tuple[str, ...]:
     """Village names (and park names, when given) placed for view by maps.place_labels, as layer JSON
     with stable ids (deck.gl updates their data instead of building new layers)."""
     groups = [(queries.outlines(cur, table_name="villages"), VILLAGE_LABEL_PX)]
     if parks is not None and 0 < len(parks) <= PARK_LABEL_LIMIT:
         groups.append((parks, PARK_LABEL_PX))
-    placed = maps.place_labels(groups, view=view, lang=lang, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
-                               points=points)
+    placed = maps.place_labels(groups, view=view, lang=lang, width_px=min(width_px, MAP_WIDTH_PX),
+                               height_px=MAP_HEIGHT_PX, points=points)
     ids = ("village-labels", "park-labels")
     return tuple(layer_json(maps.label_layer(df, lang=lang, layer_id=ids[g], size_px=groups[g][1]), bm)
                  for g, df in enumerate(placed) if len(df))
@@ -241,13 +241,14 @@ def village_outlines(cur, *, basemap: BaseMap | None = None) -> tuple[str, ...]:
 
 def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
              basemap: BaseMap | None = None, generation: int = 0,
-             polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET) -> LandMap:
+             polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET, width_px: int = DEFAULT_WIDTH_PX) -> LandMap:
     """The map of the selection on view_date within the one map budget (maps.budget), with park
     outlines and the names of the villages and parks on screen (village outlines come apart, from
-    village_outlines), opening on the selection."""
+    village_outlines), opening on the selection as a map width_px wide shows it (a phone's column is
+    narrower than a desktop's)."""
     bm = basemap if basemap is not None else B.active()
     extent = None if filters.is_empty else land.selection_extent(cur, filters=filters)
-    view = fit_view(extent or queries.view_bounds(cur))
+    view = fit_view(extent or queries.view_bounds(cur), width_px=width_px)
     md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, budget_polygons=polygon_budget)
     layer_id = layer_id_for(filters, md.level, generation)
     parks_df = None
@@ -259,13 +260,13 @@ def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, l
                                                       width_px=1), bm))
     else:
         base = [layer_json(aggregate_layer(md, lang=lang, layer_id=layer_id), bm)]
-    top = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks_df)
+    top = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks_df, width_px=width_px)
     return LandMap(_shell(view, bm), view, tuple(base), top, tooltip(md.level, lang), md.level, md.parcels,
                    md.shown, md.cell_m, layer_id, md.budget)
 
 
 def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, lang: str = "zh",
-                 basemap: BaseMap | None = None) -> StoryOverlay | None:
+                 basemap: BaseMap | None = None, width_px: int = MAP_WIDTH_PX) -> StoryOverlay | None:
     """The open parcel's outline, the ring distance_m around it and the blacklisted or high-risk
     firms inside that ring, for LandMap.deck: a view that fits the ring (and so the parcel), and the
     names of the villages and parks there placed clear of the firms (None for an unknown parcel)."""
@@ -274,7 +275,7 @@ def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, lang: str =
     if shapes is None:
         return None
     near = risky_firms_near(cur, parcel_id=parcel_id, distance_m=distance_m, role=role)
-    view = fit_view(tuple(shapely.bounds(shapely.from_wkb(shapes["buffer"])).tolist()), width_px=MAP_WIDTH_PX,
+    view = fit_view(tuple(shapely.bounds(shapely.from_wkb(shapes["buffer"])).tolist()), width_px=width_px,
                     height_px=MAP_HEIGHT_PX)
     layers = (
         layer_json(_path_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
@@ -283,9 +284,9 @@ def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, lang: str =
                                width_px=3), bm),
         layer_json(_points_layer(near, layer_id="story-risky-firms"), bm),
     )
-    parks = parks_within(cur, extent=shown_extent(view, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX),
+    parks = parks_within(cur, extent=shown_extent(view, width_px=width_px, height_px=MAP_HEIGHT_PX),
                          limit=PARK_LABEL_LIMIT)
-    labels = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks, points=near)
+    labels = name_layers(cur, view=view, lang=lang, bm=bm, parks=parks, points=near, width_px=width_px)
     return StoryOverlay(layers, _shell(view, bm), view, labels)
 
 

@@ -32,7 +32,6 @@ from dayuan_geo import settings
 from dayuan_geo.maps import cells
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.view import fit_view
-from dayuan_geo.overview import queries
 from dayuan_geo.text import fmt_area, t
 
 Cursor = duckdb.DuckDBPyConnection
@@ -287,15 +286,6 @@ def parcel_view(
     box = extent(md)
     zoom = fit_view(box, max_zoom=DEFAULT_ZOOM)["zoom"] if box else DEFAULT_ZOOM
     return MapView(md.level, md.parcels, md.shown, md.budget, md.cell_m, zoom, layer(md, lang=lang, layer_id=layer_id))
-
-
-def firms_view(
-    cur: Cursor, *, role: str, lang: str = "zh", risk_levels: tuple[str, ...] = ("blacklisted",),
-    layer_id: str = "firms",
-) -> pdk.Layer:
-    """The firm points layer of queries.firm_points for role, built once so the app can cache it."""
-    df = queries.firm_points(cur, role=role, risk_levels=risk_levels)
-    return maps.firms_layer(df, lang=lang, layer_id=layer_id)
 
 
 def legend_items(md: MapData | MapView, lang: str = "zh") -> list[tuple[str, list[int]]]:

@@ -157,6 +157,7 @@ def park_map(
     return ParkMap(layers, total, dict(zip(parks["park_id"], parks["park_name"], strict=True)))
 
 
+MAP_WIDTH_PX = 640  # the park map on a 1440 px screen, beside the park's story
 PICK_LIMIT = 100  # parks the story's picker lists at once (3,000 were 0.09 MB of page at scale M)
 
 

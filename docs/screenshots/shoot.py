@@ -22,6 +22,8 @@ from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, AppServer  # noqa: E40
 PASSWORD = "screenshot-pass-1"  # noqa: S105 - throwaway accounts of a temporary folder
 PAGES = {"leader1": ("overview", "land", "remediation", "firms", "audit"), "planner1": ("import",)}
 WIDTHS = {1440: 1000, 390: 844}
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+             "Version/17.5 Mobile/15E148 Safari/604.1")  # a phone says so: maps open fitted to its column
 MAIN_HEIGHT_JS = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
 
 
@@ -47,8 +49,9 @@ def main() -> None:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
                 for width, height in WIDTHS.items():
                     for user, paths in PAGES.items():
+                        phone = {"user_agent": IPHONE_UA} if width < 600 else {}
                         page = browser.new_page(viewport={"width": width, "height": height},
-                                                device_scale_factor=1 if width > 600 else 2)
+                                                device_scale_factor=1 if width > 600 else 2, **phone)
                         page.goto(f"{server.url}/{paths[0]}", wait_until="domcontentloaded")
                         page.wait_for_selector('input[type="password"]', timeout=120_000)
                         page.get_by_label("用户名").fill(user)

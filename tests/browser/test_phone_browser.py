@@ -19,6 +19,11 @@ CARDS_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
                       cut: text ? text.scrollWidth > text.clientWidth + 1 : false}; })"""
 
 
+# a 390 px phone as the server sees it too: a phone browser says "Mobile" in its user agent
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+             "Version/17.5 Mobile/15E148 Safari/604.1")
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "user_agent": IPHONE_UA}
 TWO_ROWS_JS = f"() => new Set(({CARDS_JS})().slice(0, 4).map(c => Math.round(c.top))).size == 2"
 
 
@@ -26,7 +31,7 @@ TWO_ROWS_JS = f"() => new Set(({CARDS_JS})().slice(0, 4).map(c => Math.round(c.t
 def test_headline_cards_two_per_row_on_a_phone(app_server, browser, path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
         page.goto(f"{app_server.url}/", wait_until="domcontentloaded")
@@ -70,7 +75,7 @@ def test_data_date_and_demo_label_atop_every_page_on_a_phone(app_server, browser
     import json
 
     manifest = json.loads((demo_dir / "manifest.json").read_text(encoding="utf-8"))
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
         _open(page, f"{app_server.url}/{path}", '[data-testid="stMain"] h1')
@@ -92,7 +97,7 @@ def test_overview_names_the_data_date_once_on_a_phone(app_server, browser, demo_
     import json
 
     day = json.loads((demo_dir / "manifest.json").read_text(encoding="utf-8"))["as_of"]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
         _open(page, f"{app_server.url}/", '[data-testid="stMetric"]')
@@ -116,7 +121,7 @@ def _overlap(a: dict | None, b: dict | None) -> bool:
 
 @pytest.mark.parametrize(("path", "tab", "charts"), [("", None, 2), ("remediation", None, 4), ("firms", "巡查", 3)])
 def test_chart_legends_leave_titles_clear_on_a_phone(app_server, browser, path, tab, charts):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
         _open(page, f"{app_server.url}/{path}", '[data-testid="stPlotlyChart"], [role="tab"]')

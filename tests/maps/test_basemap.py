@@ -296,9 +296,14 @@ def test_app_with_gcj02_template_shifts_layers(app_env, monkeypatch, store):
     style = decode(spec["mapStyle"])
     assert style["sources"]["custom-0"]["tiles"] == [TEMPLATE]
     assert style["sources"]["custom-0"]["attribution"] == "内网底图"
-    villages = queries.outlines(store.cursor(), table_name="villages")
     labels = next(layer for layer in spec["layers"] if layer["@@type"] == "TextLayer")
-    glon, glat = chinacrs.wgs84_to_gcj02(villages["lon"].to_numpy(), villages["lat"].to_numpy())
+    # the same names on a WGS 84 map (placed inside their villages, clear of the firms), shifted here
+    plain = next(layer for layer in app_deck(run_app(monkeypatch, "none"))["layers"]
+                 if layer["@@type"] == "TextLayer")
+    wgs = {row["text"]: row["position"] for row in plain["data"]}
+    assert set(wgs) == set(queries.outlines(store.cursor(), table_name="villages")["label_zh"])
+    glon, glat = chinacrs.wgs84_to_gcj02(np.array([wgs[r["text"]][0] for r in labels["data"]]),
+                                         np.array([wgs[r["text"]][1] for r in labels["data"]]))
     assert np.allclose([p["position"] for p in labels["data"]], np.c_[glon, glat], atol=2e-6)
     assert "GCJ-02" in " ".join(c.value for c in at.sidebar.caption)
 
