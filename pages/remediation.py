@@ -81,7 +81,7 @@ st.plotly_chart(tr.pipelines[(measure, split)], width="stretch", key="rem_pipeli
 st.subheader(edge.t("rem_map_title"))
 color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, key="rem_color_by",
                     format_func=lambda c: t(f"rem_color_{c}", lang))
-park_map = edge.shared(RV.park_map, color_by=color_by, **selection)
+park_map = edge.shared(RV.park_map, color_by=color_by, budget=mapdata.polygon_budget(), **selection)
 if park_map.parks > park_map.shown:
     st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
 left, right = st.columns([3, 2])

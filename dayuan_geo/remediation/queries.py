@@ -90,7 +90,6 @@ def stuck_projects(projects: pd.DataFrame) -> pd.DataFrame:
 
 
 GANTT_LIMIT = 80  # rows a timeline stays readable with
-MAP_LIMIT = 3000  # parks a browser map stays quick with (each carries its outline and tooltip)
 
 
 def most_urgent(projects: pd.DataFrame, *, limit: int) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pydeck as pdk
 
 from dayuan_geo import schema as S
 from dayuan_geo import settings
+from dayuan_geo.maps import budget as mapbudget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 from dayuan_geo.remediation import charts as RC
@@ -138,16 +139,17 @@ class ParkMap:
 def park_map(
     cur: Cursor, *, as_of: dt.date, stalled_days: int = R.DEFAULT_STALLED_DAYS, modes: tuple[str, ...] = (),
     villages: tuple[str, ...] = (), color_by: str = "stage", lang: str = "zh",
+    budget: int = mapbudget.DEFAULT_POLYGON_BUDGET,
 ) -> ParkMap:
-    """Park outlines coloured by stage or lateness, at most R.MAP_LIMIT (the most urgent), with the
-    village outlines and names."""
+    """Park outlines coloured by stage or lateness, at most budget of them (the most urgent: the one
+    map budget of maps.budget), with the village outlines and names."""
     names = village_names(cur, lang=lang)
     parks = R.parks_for_map(cur, as_of=as_of, stalled_days=stalled_days)
     if modes or villages:
         projects = _projects(cur, as_of=as_of, stalled_days=stalled_days, modes=modes, villages=villages)
         parks = parks[parks["project_id"].isin(set(projects["project_id"]))]
     total = len(parks)
-    parks = R.most_urgent(parks, limit=R.MAP_LIMIT)
+    parks = R.most_urgent(parks, limit=budget)
     outlines = queries.outlines(cur, table_name="villages")
     layers = [
         RC.parks_layer(parks, color_by=color_by, lang=lang, villages=names, layer_id="parks"),

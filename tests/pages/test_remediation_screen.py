@@ -12,6 +12,7 @@ from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo.demo import build as demo
+from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.remediation import queries as R
 from tests.pages.test_chinese_ui import _cell_problems
 
@@ -88,7 +89,7 @@ def run_page(**params: str) -> AppTest:
 
 def test_first_load_at_scale_m_sends_the_map_and_little_else(scale_m, monkeypatch):
     """4.9 MB before (three 5,000-row tables of 1.05-1.3 MB, 3,000 park names in the picker). Now the
-    map (the parks map keeps to R.MAP_LIMIT parks: 1.3 MB, outside this page's tables) and at most
+    map (the parks map keeps to the map budget of parks: 1.3 MB, outside this page's tables) and at most
     0.75 MB besides: two 1,000-row tables (the late list, the projects; about 0.3 MB each), the
     charts (about 0.1 MB) and a picker of 100 parks. The stuck list's tab is closed."""
     monkeypatch.setenv("DAYUAN_DATA_DIR", str(scale_m))
@@ -160,7 +161,8 @@ def test_the_park_picker_lists_few_parks_and_finds_any(scale_m, monkeypatch):
     at = run_page()
     picker = at.selectbox(key="rem_story_park")
     assert len(picker.options) == 100
-    drawn = min(R.MAP_LIMIT, len(parks))  # the picker lists the parks the map draws, most urgent first
+    # the picker lists the parks the map draws (the one map budget), most urgent first
+    drawn = min(mapdata.DEFAULT_POLYGON_BUDGET, len(parks))
     assert f"列出 100 个园区，共 {drawn:,} 个；输入名称或编号查找其他园区。" in [c.value for c in at.caption]
     # a park the map does not draw: found by a piece of its name, and opened by a link
     far = parks.sort_values("park_id").iloc[-1]
