@@ -133,9 +133,14 @@ def pick_target(directory: Path) -> Target:
     villages = pd.read_parquet(directory / "villages.parquet", columns=["code", "name_zh"])
     parcels = gpd.read_parquet(directory / "parcels.parquet", columns=["parcel_id", "village_code", "park_id",
                                                                        "area_m2", "geometry"])
+    from edge.land import PARK_OPTION_LIMIT
+
     code = str(sorted(parcels["village_code"].unique())[0])
     mine = parcels[parcels["village_code"] == code]
-    largest = mine.loc[mine["area_m2"].idxmax()]
+    # the park filter offers a village's first PARK_OPTION_LIMIT parks (by id): the parcel is in one
+    offered = sorted(mine["park_id"].dropna().unique())[:PARK_OPTION_LIMIT]
+    pickable = mine[mine["park_id"].isin(offered)]
+    largest = pickable.loc[pickable["area_m2"].idxmax()]
     point = largest.geometry.representative_point()
     park = parcels[parcels["park_id"] == largest["park_id"]]
     name = str(villages.loc[villages["code"] == code, "name_zh"].iloc[0])
