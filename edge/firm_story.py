@@ -15,11 +15,12 @@ from dayuan_geo import schema as S
 from dayuan_geo import settings
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
+from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name, md_text
-from edge import tabs, urlstate
+from edge import phone, tabs, urlstate
 
 STORY = "firm_story_id"
 FOCUS = "firm_focus"  # the firm a link named: the map opens on it
@@ -160,13 +161,18 @@ def story_panel(story: dict | None, firm_id: str | None, *, lang: str) -> None:
                      hide_index=True, key="story_inspections")
 
 
-def focus_deck(layers: list[pdk.Layer], firm: dict, *, points: pd.DataFrame, lang: str) -> pdk.Deck:
-    """The firms map opening on the firm a link named, the village names placed for that view (inside
-    what it shows, clear of the firm points) instead of at their own label points, off screen."""
-    view = {"longitude": float(firm["lon"]), "latitude": float(firm["lat"]), "zoom": FOCUS_ZOOM}
+def map_deck(layers: list[pdk.Layer], firm: dict | None, *, points: pd.DataFrame, lang: str) -> pdk.Deck:
+    """The firms map: on the whole street fitted to this screen's width (a phone's column or a
+    desktop's), or on the firm a link named; either way the village names placed for that view
+    (inside what it shows, clear of the firm points) instead of at their own label points."""
+    width = phone.map_width(MAP_WIDTH_PX)
+    if firm is None:
+        view = fit_view(edge.query(queries.view_bounds), width_px=width, height_px=MAP_HEIGHT_PX)
+    else:
+        view = {"longitude": float(firm["lon"]), "latitude": float(firm["lat"]), "zoom": FOCUS_ZOOM}
     villages = edge.query(queries.outlines, table_name="villages")
-    named = maps.place_labels([(villages, 14)], view=view, lang=lang, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX,
+    named = maps.place_labels([(villages, 14)], view=view, lang=lang, width_px=width, height_px=MAP_HEIGHT_PX,
                               points=points)[0]
     shown = [layer for layer in layers if layer.id != "village-labels"]
     shown.append(maps.label_layer(named, lang=lang, layer_id="village-labels"))
-    return mapdata.deck(shown, center=(view["longitude"], view["latitude"]), zoom=FOCUS_ZOOM)
+    return mapdata.deck(shown, center=(view["longitude"], view["latitude"]), zoom=view["zoom"])

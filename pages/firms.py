@@ -7,7 +7,6 @@ import edge
 from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.maps.view import fit_view
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.safety import views
@@ -129,12 +128,7 @@ if tab["map"]:
         layers.append(risky.layer)
         focus = st.session_state.get(firm_story.FOCUS)
         focus_story = edge.query(safety.firm_story, role=role, firm_id=focus, as_of=as_of) if focus else None
-        if focus_story:
-            deck = firm_story.focus_deck(layers, focus_story["firm"], points=firms, lang=lang)
-        else:
-            street = fit_view(edge.query(queries.view_bounds), width_px=phone.map_width(firm_story.MAP_WIDTH_PX),
-                              height_px=firm_story.MAP_HEIGHT_PX)
-            deck = mapdata.deck(layers, center=(street["longitude"], street["latitude"]), zoom=street["zoom"])
+        deck = firm_story.map_deck(layers, focus_story["firm"] if focus_story else None, points=firms, lang=lang)
         st.pydeck_chart(deck, height=600, key="firms_map", selection_mode="single-object",
                         on_select=firm_story.on_map_click("firms_map", (RISKY_LAYER, ORDINARY_LAYER)))
         items = (mapdata.legend_items(land, lang) if land.aggregated

@@ -50,3 +50,25 @@ def test_a_firm_link_names_its_village_on_screen(app_env, demo_dir):
         px, py = pixels(fx, fy, view["zoom"])
         nearest = (min(max(px, x - half_w), x + half_w), min(max(py, y - half_h), y + half_h))
         assert math.dist(nearest, (px, py)) > 13, (fx, fy)
+
+
+def test_the_street_wide_firms_map_names_every_village_clear_of_the_firms(app_env, demo_dir):
+    firms = gpd.read_parquet(demo_dir / "firms.parquet")
+    villages = gpd.read_parquet(demo_dir / "villages.parquet").set_index("name_zh")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/firms.py")
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    zoom = spec["initialViewState"]["zoom"]
+    labels = next(layer for layer in spec["layers"] if layer["id"] == "village-labels")["data"]
+    assert {row["text"] for row in labels} == set(villages.index)
+    drawn = firms[firms["risk_level"].isin(["blacklisted", "high_risk"])]
+    marks = [pixels(fx, fy, zoom) for fx, fy in zip(drawn.geometry.x, drawn.geometry.y, strict=True)]
+    for row in labels:
+        x, y = pixels(*row["position"], zoom)
+        half_w, half_h = 14 * len(row["text"]) / 2, 14 * 1.2 / 2
+        assert villages.geometry[row["text"]].buffer(1e-6).contains(shapely.Point(row["position"]))
+        for px, py in marks:
+            nearest = (min(max(px, x - half_w), x + half_w), min(max(py, y - half_h), y + half_h))
+            assert math.dist(nearest, (px, py)) > 13, (row["text"], px - x, py - y)
