@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from dayuan_geo import chinacrs
+from dayuan_geo.maps.view import fit_view
+from dayuan_geo.remediation import views as remediation_views
 
 from .conftest import SCREENSHOTS, AppServer
 
@@ -200,7 +202,10 @@ def test_on_gcj02_a_click_where_the_tiles_draw_a_park_returns_that_park(tiled_ap
     point = shapely.point_on_surface(shapely.from_wkb(big["geometry"]))  # WGS 84, as stored
     glon, glat = chinacrs.wgs84_to_gcj02(point.x, point.y)
     center, target, raw = world(*street_center(demo_dir)), world(float(glon), float(glat)), world(point.x, point.y)
-    scale = 2 ** 12.3  # maps.deck's default zoom
+    # the park map opens on the whole street, fitted to its width on a desktop (the page's fit_view)
+    villages = pd.read_parquet(demo_dir / "villages.parquet")
+    extent = tuple(float(v) for v in shapely.total_bounds(shapely.from_wkb(villages["geometry"].to_numpy())))
+    scale = 2 ** fit_view(extent, width_px=remediation_views.MAP_WIDTH_PX, height_px=540)["zoom"]
     dx = box["width"] / 2 + (target[0] - center[0]) * scale
     dy = box["height"] / 2 + (target[1] - center[1]) * scale
     assert math.hypot((raw[0] - target[0]) * scale, (raw[1] - target[1]) * scale) > 25  # the shift is visible
