@@ -11,10 +11,10 @@ import pandas as pd
 import shapely
 
 from dayuan_geo.demo import build as demo
+from dayuan_geo.maps.view import fit_view
+from dayuan_geo.remediation import views as remediation_views
 
 from .conftest import SCREENSHOTS
-
-ZOOM = 12.3  # maps.deck's default view
 
 
 def _world(lon: float, lat: float) -> tuple[float, float]:
@@ -61,7 +61,9 @@ def test_gantt_and_map_draw_and_a_park_click_tells_its_story(app_server, page, d
     big = parks.sort_values("area_m2", ascending=False).iloc[0]
     point = shapely.point_on_surface(shapely.from_wkb(big["geometry"]))
     target = _world(point.x, point.y)
-    scale = 2 ** ZOOM
+    # the park map opens on the whole street fitted to its width on a desktop (the page's fit_view)
+    scale = 2 ** fit_view((float(xmin), float(ymin), float(xmax), float(ymax)),
+                          width_px=remediation_views.MAP_WIDTH_PX, height_px=540)["zoom"]
     dx = box["width"] / 2 + (target[0] - center[0]) * scale
     dy = box["height"] / 2 + (target[1] - center[1]) * scale
     assert 0 < dx < box["width"] and 0 < dy < box["height"]
