@@ -79,7 +79,7 @@ def test_search_then_click_opens_the_story_and_csv_has_a_bom(app_server, page, d
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="导出 CSV").click()
     download = info.value
-    assert download.suggested_filename == "地块_2026-11-20.csv"
+    assert download.suggested_filename == f"地块_{PARCEL}_2026-11-20.csv"  # the table, the search, the data date
     data = Path(download.path()).read_bytes()
     assert data.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
