@@ -171,8 +171,7 @@ def map_deck(layers: list[pdk.Layer], firm: dict | None, *, points: pd.DataFrame
     else:
         view = {"longitude": float(firm["lon"]), "latitude": float(firm["lat"]), "zoom": FOCUS_ZOOM}
     villages = edge.query(queries.outlines, table_name="villages")
-    named = maps.place_labels([(villages, 14)], view=view, lang=lang, width_px=width, height_px=MAP_HEIGHT_PX,
-                              points=points)[0]
     shown = [layer for layer in layers if layer.id != "village-labels"]
-    shown.append(maps.label_layer(named, lang=lang, layer_id="village-labels"))
+    shown.append(maps.placed_label_layer(villages, view=view, lang=lang, width_px=width, height_px=MAP_HEIGHT_PX,
+                                         points=points))
     return mapdata.deck(shown, center=(view["longitude"], view["latitude"]), zoom=view["zoom"])

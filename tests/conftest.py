@@ -36,6 +36,29 @@ def store(demo_dir) -> Store:
     return Store(demo_dir)
 
 
+@pytest.fixture(scope="module")
+def cur(store):
+    """A cursor on the demo dataset's Store, one per test module."""
+    return store.cursor()
+
+
+@pytest.fixture()
+def router_runs_every_time(monkeypatch):
+    """AppTest starts every run in Streamlit's pages-folder mode, where a rerun runs the page file
+    without app.py (a server does so only for its first request); run as a server does after that."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def v2_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", v2_init)
+    yield
+    PagesManager.uses_pages_directory = None
+
+
 @pytest.fixture()
 def app_env(demo_dir, monkeypatch):
     """Point the app at the demo dataset for AppTest runs."""

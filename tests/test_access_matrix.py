@@ -83,18 +83,8 @@ def leaks(blob: bytes, values: list[str]) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _router_runs_every_time(monkeypatch):
-    """AppTest starts every run in Streamlit's pages-folder mode, where a rerun runs the page file
-    without app.py (a server does so only for its first request); run as a server does after that."""
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    yield
-    PagesManager.uses_pages_directory = None
+def _router_runs_every_time(router_runs_every_time):
+    """Every run goes through app.py, as on a server after its first request (conftest)."""
 
 
 @pytest.fixture()

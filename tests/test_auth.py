@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import auth
@@ -423,18 +422,8 @@ def test_oidc_identity_gets_role_from_mapping(app_env, accounts):
 
 
 @pytest.fixture(autouse=True)
-def _router_runs_every_time(monkeypatch):
-    """AppTest starts every run in Streamlit's pages-folder mode, where a rerun runs the page file
-    without app.py (a server does so only for its first request); run as a server does after that."""
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    yield
-    PagesManager.uses_pages_directory = None
+def _router_runs_every_time(router_runs_every_time):
+    """Every run goes through app.py, as on a server after its first request (conftest)."""
 
 
 def test_audit_page_shows_leaders_every_entry(app_env, accounts, tmp_path):

@@ -119,7 +119,6 @@ class StoryOverlay:
     labels: tuple[str, ...]
 
 
-
 def _label(text: str) -> str:
     return html.escape(text)
 
@@ -214,8 +213,6 @@ def _shell(view: dict, bm: BaseMap) -> str:
     shell_deck = maps.deck([], center=(view["longitude"], view["latitude"]), zoom=view["zoom"], basemap=bm)
     return json.dumps(shell_deck, sort_keys=True, default=default_serialize, separators=(",", ":"),
                       ensure_ascii=False)
-
-
 
 
 def name_layers(cur, *, view: dict, lang: str, bm: BaseMap, parks: pd.DataFrame | None = None,

@@ -398,6 +398,17 @@ CHANGE_COLORS: dict[str, list[int]] = {
 }
 
 
+def placed_label_layer(places: pd.DataFrame, *, view: dict[str, float], lang: str = "zh",
+                       width_px: int = V.DEFAULT_WIDTH_PX, height_px: int = V.DEFAULT_HEIGHT_PX,
+                       points: pd.DataFrame | None = None, layer_id: str = "village-labels",
+                       size_px: int = 14) -> pdk.Layer:
+    """The names of one group of outlined places, placed for view by place_labels (inside what the
+    map shows, clear of points and of each other), as a label layer."""
+    placed = place_labels([(places, size_px)], view=view, lang=lang, width_px=width_px, height_px=height_px,
+                          points=points)[0]
+    return label_layer(placed, lang=lang, layer_id=layer_id, size_px=size_px)
+
+
 def changes_layer(df: pd.DataFrame, *, labels: dict[str, str], key: str, name_col: str | None = None,
                   point: bool = False, layer_id: str = "import-changes") -> pdk.Layer:
     """Rows an import would add, change or remove (column `change`, shapely `geometry`), coloured

@@ -42,12 +42,11 @@ def street_map(cur: queries.Cursor, *, as_of: dt.date, role: str, lang: str, wid
     parcels = mapdata.parcel_view(cur, as_of=as_of, lang=lang, budget=budget or mapdata.polygon_budget())
     firms = queries.firm_points(cur, role=role, risk_levels=("blacklisted",))
     villages = queries.outlines(cur, table_name="villages")
-    names = maps.place_labels([(villages, VILLAGE_LABEL_PX)], view=view, lang=lang, width_px=width_px,
-                              height_px=height_px, points=firms[["lon", "lat"]])[0]
     layers = [
         parcels.layer,
         maps.outline_layer(villages, layer_id="village-outlines"),
-        maps.label_layer(names, lang=lang, layer_id="village-labels", size_px=VILLAGE_LABEL_PX),
+        maps.placed_label_layer(villages, view=view, lang=lang, width_px=width_px, height_px=height_px,
+                                points=firms[["lon", "lat"]], size_px=VILLAGE_LABEL_PX),
         maps.firms_layer(firms, lang=lang, layer_id="blacklisted-firms"),
     ]
     return StreetMap(layers, view, parcels)

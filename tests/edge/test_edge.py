@@ -9,7 +9,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dayuan_geo import auth
@@ -22,19 +21,10 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(autouse=True)
-def _router_runs_every_time(monkeypatch, tmp_path):
+def _router_runs_every_time(monkeypatch, tmp_path, router_runs_every_time):
     """Local mode (no accounts), and every run through app.py as a server does after its first request."""
     monkeypatch.setenv(auth.AUTH_FILE_ENV, str(tmp_path / "none" / "auth.toml"))
     monkeypatch.setenv("DAYUAN_AUDIT_FILE", str(tmp_path / "logs" / "audit.jsonl"))
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    yield
-    PagesManager.uses_pages_directory = None
 
 
 def _version_caption(at: AppTest) -> str:

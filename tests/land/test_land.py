@@ -39,11 +39,6 @@ MI_LONG = "440111021202"  # 米龙村委会
 
 
 @pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
-@pytest.fixture(scope="module")
 def files(demo_dir):
     parcels = gpd.read_parquet(demo_dir / "parcels.parquet")
     parcels["released_on"] = pd.to_datetime(parcels["released_on"])

@@ -35,11 +35,6 @@ VILLAGE_PX, PARK_PX = 14, 11  # the names' sizes
 
 
 @pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
-@pytest.fixture(scope="module")
 def files(demo_dir):
     return {name: gpd.read_parquet(demo_dir / f"{name}.parquet") for name in ("villages", "parks", "parcels", "firms")}
 

@@ -20,11 +20,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
-@pytest.fixture(scope="module")
 def parcels(demo_dir) -> pd.DataFrame:
     """The parcels file with each parcel's status on AS_OF, computed here with pandas."""
     df = gpd.read_parquet(demo_dir / "parcels.parquet")

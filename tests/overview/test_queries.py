@@ -13,11 +13,6 @@ from dayuan_geo.store import Store
 AS_OF = dt.date(2026, 11, 20)
 
 
-@pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
 def _files(demo_dir, name):
     return pd.read_parquet(demo_dir / f"{name}.parquet")
 

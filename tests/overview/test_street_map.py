@@ -21,11 +21,6 @@ MARKER_PX = 6 + 1  # a firm's radius on the street's map (radius_min_pixels) and
 
 
 @pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
-@pytest.fixture(scope="module")
 def files(demo_dir):
     return {name: gpd.read_parquet(demo_dir / f"{name}.parquet") for name in ("villages", "firms")}
 

@@ -16,23 +16,15 @@ from dayuan_geo import schema as S
 from tests.hostile.names import write_hostile_dataset
 from tests.pages.test_chinese_ui import _cell_problems
 from tests.pages.test_escaping import _texts, problems_in
-from tests.pages.test_remediation_screen import APP, MB, element_bytes, mixed_columns, scale_m_dir
+from tests.pages.test_remediation_screen import APP, MB, element_bytes, mixed_columns, open_page
 
 AS_OF = dt.date(2026, 11, 20)
 PAGE = "pages/firms.py"
 TAB_LABELS = {"map": "地图", "list": "名单", "near": "临近释放地块", "inspections": "巡查"}
 
 
-@pytest.fixture(scope="module")
-def scale_m(tmp_path_factory):
-    return scale_m_dir(tmp_path_factory)
-
-
 def run_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.query_params.update(params)
-    at.switch_page(PAGE)
-    return at.run()
+    return open_page(PAGE, **params)
 
 
 def open_tab(at: AppTest, code: str) -> AppTest:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from dayuan_geo.demo import build as demo
 from dayuan_geo.maps import budget as mapdata
 from dayuan_geo.remediation import queries as R
 from tests.pages.test_chinese_ui import _cell_problems
@@ -63,28 +61,16 @@ def _dates_and_dashes() -> None:
     st.dataframe(pd.DataFrame({"day": [dt.date(2026, 1, 1), "—"]}))
 
 
-_BUILT: dict[str, Path] = {}
-
-
-def scale_m_dir(tmp_path_factory) -> Path:
-    """The demo dataset at scale M (100,000 parcels, 19,945 parks and projects), built once per test
-    session (about 8 s) for the tests of what the pages send."""
-    if "M" not in _BUILT:
-        _BUILT["M"] = tmp_path_factory.mktemp("scale-m") / "data"
-        demo.write(_BUILT["M"], scale="M")
-    return _BUILT["M"]
-
-
-@pytest.fixture(scope="module")
-def scale_m(tmp_path_factory) -> Path:
-    return scale_m_dir(tmp_path_factory)
+def open_page(page: str, **params: str) -> AppTest:
+    """The page opened through app.py with params in its URL, as a link would open it."""
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.query_params.update(params)
+    at.switch_page(page)
+    return at.run()
 
 
 def run_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.query_params.update(params)
-    at.switch_page(PAGE)
-    return at.run()
+    return open_page(PAGE, **params)
 
 
 def test_first_load_at_scale_m_sends_the_map_and_little_else(scale_m, monkeypatch):

@@ -32,11 +32,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/remediation.py"
 
 
-@pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
 def _files(directory: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(directory / f"{name}.parquet")
 

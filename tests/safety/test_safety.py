@@ -27,11 +27,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def cur(store):
-    return store.cursor()
-
-
-@pytest.fixture(scope="module")
 def files(demo_dir):
     """The demo's firms, inspections and parcels read straight from the GeoParquet files."""
     firms = gpd.read_parquet(demo_dir / "firms.parquet")
