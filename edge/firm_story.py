@@ -130,7 +130,7 @@ def inspections_tab(k: dict, *, year: int, as_of: object, role: str, lang: str) 
 
     st.subheader(edge.t("fs_grid_map_title"))
     per_grid = edge.shared(views.grid_counts_view, start=start, end=end, lang=lang)
-    grid_layers = [per_grid.layer, *edge.shared(views.village_layers, lang=lang, outline_id="grid-map-villages",
+    grid_layers = [*per_grid.layers, *edge.shared(views.village_layers, lang=lang, outline_id="grid-map-villages",
                                                label_id="grid-map-labels")]
     st.pydeck_chart(mapdata.deck(grid_layers, center=edge.query(queries.view_center)), height=520, key="grid_map")
     st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)

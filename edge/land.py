@@ -10,7 +10,6 @@ feeds back), the map's layer id changes only when its rows change, and widget ke
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -22,6 +21,7 @@ from dayuan_geo.land import queries as land
 from dayuan_geo.land import story as land_story
 from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
+from dayuan_geo.land.views import FilterChoices
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps import view as map_view
@@ -38,43 +38,9 @@ K_TAB, K_LAYER, K_MAP, K_BELOW = "land_story_tab", "_land_layer", "land_map", "l
 WIDGET_KEYS = (K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER, K_DATES, K_AREA, K_Q, K_MONTH, K_SORT, K_DESC)
 
 
-@dataclass(frozen=True)
-class Options:
-    """What the filters offer (land.filter_options), labelled in the page's language."""
-
-    months: list[str]
-    villages: dict[str, str]  # code -> name
-    village_codes: dict[str, str]  # zh or en name -> code, for links naming a village
-    parks: dict[str, str]  # park id -> name
-    park_village: dict[str, str]
-    date_lo: dt.date
-    date_hi: dt.date
-    area_lo: float
-    area_hi: float
-    parcels_total: int
-
-    @property
-    def latest(self) -> str:
-        return self.months[-1]
-
-
-def options(opts: dict, *, as_of: dt.date, lang: str) -> Options:
-    v, p = opts["villages"], opts["parks"]
-    lo = opts["released_min"] or F.HISTORY_START
-    return Options(
-        months=F.months_between(min(F.HISTORY_START, lo), as_of),
-        villages=dict(zip(v["code"], v["name_zh" if lang == "zh" else "name_en"], strict=True)),
-        village_codes={**dict(zip(v["name_zh"], v["code"], strict=True)),
-                       **dict(zip(v["name_en"], v["code"], strict=True))},
-        parks=dict(zip(p["park_id"], p["name" if lang == "zh" else "name_en"], strict=True)),
-        park_village=dict(zip(p["park_id"], p["village_code"], strict=True)),
-        date_lo=lo, date_hi=as_of, area_lo=float(opts["area_min"]),
-        area_hi=float(max(opts["area_max"], opts["area_min"] + 1)), parcels_total=int(opts["parcels_total"]))
-
-
 # ---- the URL is the state: read it when it changed outside this script (a link, back/forward) ------
 
-def seed(view: U.LandView, o: Options) -> None:
+def seed(view: U.LandView, o: FilterChoices) -> None:
     f, ss = view.filters, st.session_state
     ss[K_VILLAGE] = [c for c in f.villages if c in o.villages]
     ss[K_PARK] = [p for p in f.parks if p in o.parks]
@@ -89,7 +55,7 @@ def seed(view: U.LandView, o: Options) -> None:
     ss[K_SORT], ss[K_DESC], ss[K_PARCEL] = view.sort, view.descending, view.parcel
 
 
-def read_url(o: Options) -> list[str]:
+def read_url(o: FilterChoices) -> list[str]:
     """Seed the widgets from the URL when it is not the one this page last wrote; what it ignored."""
     url = {key: st.query_params.get_all(key) for key in U.URL_KEYS}
     ignored: list[str] = []
@@ -101,7 +67,7 @@ def read_url(o: Options) -> list[str]:
     return ignored
 
 
-def write_url(filters: F.LandFilters, o: Options) -> None:
+def write_url(filters: F.LandFilters, o: FilterChoices) -> None:
     """The state of this run into the URL (only what changed), remembered so it is not read back."""
     ss = st.session_state
     view = U.LandView(filters=filters, month=ss[K_MONTH], parcel=ss.get(K_PARCEL),
@@ -120,17 +86,17 @@ def write_url(filters: F.LandFilters, o: Options) -> None:
 
 # ---- the filters (sidebar) ----------------------------------------------------------------------
 
-def _reset(o: Options) -> None:
+def _reset(o: FilterChoices) -> None:
     seed(U.LandView(month=st.session_state.get(K_MONTH)), o)
 
 
-def filter_sidebar(o: Options, lang: str) -> F.LandFilters:
+def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
     """The filter widgets, and the filters they hold (none when a forged value is refused)."""
     ss, everything = st.session_state, edge.t("land_all")
     st.subheader(edge.t("land_filters"))
     chosen = st.multiselect(S.column_label("parcels", "village_code", lang), list(o.villages),
                             format_func=o.villages.get, key=K_VILLAGE, placeholder=everything)
-    in_villages = [p for p in o.parks if not chosen or o.park_village.get(p) in chosen]
+    in_villages = sorted(p for c in chosen for p in o.parks_of.get(c, ())) if chosen else list(o.parks)
     ss[K_PARK] = [p for p in ss.get(K_PARK, []) if p in in_villages]
     st.multiselect(S.column_label("parcels", "park_id", lang),
                    list(dict.fromkeys([*ss[K_PARK], *in_villages[:PARK_OPTION_LIMIT]])), key=K_PARK,
@@ -180,7 +146,7 @@ def _on_map_select() -> None:
 
 
 @st.fragment
-def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: Options, lang: str, role: str,
+def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: FilterChoices, lang: str, role: str,
                   as_of: dt.date) -> None:
     """The map of the selection and, beside it, the story of the parcel clicked (a fragment)."""
     ss = st.session_state
@@ -290,7 +256,7 @@ def _on_table_select() -> None:
         st.session_state[K_PARCEL] = ids[rows[0]]
 
 
-def export_name(filters: F.LandFilters, o: Options, *, as_of: dt.date, lang: str) -> str:
+def export_name(filters: F.LandFilters, o: FilterChoices, *, as_of: dt.date, lang: str) -> str:
     """地块_石湖村委会_已释放_2026-11-20: the table, the filter's gist (villages, parks, statuses, planned
     uses, ownership, a search) and the data date."""
     return file_name(S.table("parcels").label(lang), [o.villages.get(c, c) for c in filters.villages],
@@ -301,7 +267,7 @@ def export_name(filters: F.LandFilters, o: Options, *, as_of: dt.date, lang: str
                      filters.search, day=as_of, lang=lang)
 
 
-def table_and_exports(filters: F.LandFilters, *, o: Options, as_of: dt.date, summary: dict, lang: str,
+def table_and_exports(filters: F.LandFilters, *, o: FilterChoices, as_of: dt.date, summary: dict, lang: str,
                       role: str) -> None:
     """The selection's first rows in the chosen order (a click opens a parcel's story), its exports
     and the command line that exports the same parcels."""

@@ -13,7 +13,7 @@ from dayuan_geo.text import fmt_area, md_text
 from edge import land as page
 
 lang, role, as_of = edge.lang(), edge.role(), edge.as_of()
-o = page.options(edge.query(land.filter_options), as_of=as_of, lang=lang)
+o = edge.shared(land_views.filter_choices, as_of=as_of, lang=lang)
 ignored = page.read_url(o)  # said once, on the run that reads the link
 with st.sidebar:
     filters = page.filter_sidebar(o, lang)

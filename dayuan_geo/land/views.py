@@ -22,6 +22,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 
 from dayuan_geo import schema as S
+from dayuan_geo.land import filters as F
 from dayuan_geo.land import queries as land
 from dayuan_geo.land.filters import LandFilters
 from dayuan_geo.land.story import parks_within, risky_firms_near, story_shapes
@@ -36,12 +37,51 @@ from dayuan_geo.text import EMPTY, fmt_area, t
 NOT_RELEASED_GREY = "#bdbdbd"
 HIGHLIGHT = [20, 20, 20, 255]
 BUFFER_LINE = [33, 102, 172, 230]
+PARCEL_EDGE = [255, 255, 255, 200]  # the thin line between neighbouring parcels
 PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, so labels stay legible
 # The map's size on screen at 1440 px (its column beside the story, measured in Chromium): names are
 # placed, and an open parcel's ring fitted, for what is really shown. The selection's view keeps
 # fit_view's default size, which the browser tests and the benchmark aim their clicks by.
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 410, 600
 VILLAGE_LABEL_PX, PARK_LABEL_PX = 14, 11
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the land filters offer (queries.filter_options), labelled in one language: built once
+    per dataset version and language and shared (200,000 parks at scale L took 0.5 s a run)."""
+
+    months: list[str]
+    villages: dict[str, str]  # code -> name
+    village_codes: dict[str, str]  # zh or en name -> code, for links naming a village
+    parks: dict[str, str]  # park id -> name, in id order
+    parks_of: dict[str, list[str]]  # village code -> its park ids, in id order
+    date_lo: dt.date
+    date_hi: dt.date
+    area_lo: float
+    area_hi: float
+    parcels_total: int
+
+    @property
+    def latest(self) -> str:
+        return self.months[-1]
+
+
+def filter_choices(cur, *, as_of: dt.date, lang: str) -> FilterChoices:
+    opts = land.filter_options(cur)
+    v, p = opts["villages"], opts["parks"]
+    lo = opts["released_min"] or F.HISTORY_START
+    parks_of: dict[str, list[str]] = {}
+    for park_id, code in zip(p["park_id"].tolist(), p["village_code"].tolist(), strict=True):
+        parks_of.setdefault(code, []).append(park_id)
+    return FilterChoices(
+        months=F.months_between(min(F.HISTORY_START, lo), as_of),
+        villages=dict(zip(v["code"], v["name_zh" if lang == "zh" else "name_en"], strict=True)),
+        village_codes={**dict(zip(v["name_zh"], v["code"], strict=True)),
+                       **dict(zip(v["name_en"], v["code"], strict=True))},
+        parks=dict(zip(p["park_id"].tolist(), p["name" if lang == "zh" else "name_en"].tolist(), strict=True)),
+        parks_of=parks_of, date_lo=lo, date_hi=as_of, area_lo=float(opts["area_min"]),
+        area_hi=float(max(opts["area_max"], opts["area_min"] + 1)), parcels_total=int(opts["parcels_total"]))
 
 
 def layer_json(layer: pdk.Layer, basemap: BaseMap) -> str:
@@ -185,12 +225,7 @@ def aggregate_layer(md: budget.MapData, *, lang: str, layer_id: str) -> pdk.Laye
             ids, names, villages, df["parcels"].tolist(), df["area_m2"].tolist(), df["released_m2"].tolist(),
             df["share"].tolist(), polygons, colors, strict=True)
     ]
-    return maps.filled_polygons(rows, layer_id=layer_id, stroked=False)
-
-
-def _path_layer(rings: list[list[list[float]]], *, layer_id: str, color: list[int], width_px: float) -> pdk.Layer:
-    return pdk.Layer("PathLayer", data=[{"path": r} for r in rings if r], id=layer_id, get_path="path",
-                     get_color=color, width_min_pixels=width_px, pickable=False)
+    return maps.filled_polygons(rows, layer_id=layer_id)
 
 
 def _points_layer(df: pd.DataFrame, *, layer_id: str) -> pdk.Layer:
@@ -250,7 +285,10 @@ def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, l
     layer_id = layer_id_for(filters, md.level, generation)
     parks_df = None
     if md.level == "parcel":
-        base = [layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm)]
+        # parcels are told apart by a thin white edge, drawn as lines (maps.line_layer says why)
+        base = [layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm),
+                layer_json(maps.line_layer(maps.rings(md.frame["wkb"]), layer_id="parcel-edges",
+                                           color=PARCEL_EDGE, width_px=0.5), bm)]
         parks_df = land.park_outlines(cur, filters=filters)
         if len(parks_df):
             base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,
@@ -275,10 +313,10 @@ def story_layers(cur, *, parcel_id: str, distance_m: int, role: str, lang: str =
     view = fit_view(tuple(shapely.bounds(shapely.from_wkb(shapes["buffer"])).tolist()), width_px=width_px,
                     height_px=MAP_HEIGHT_PX)
     layers = (
-        layer_json(_path_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
-                               width_px=1.5), bm),
-        layer_json(_path_layer(maps.rings([shapes["parcel"]]), layer_id="story-parcel", color=HIGHLIGHT,
-                               width_px=3), bm),
+        layer_json(maps.line_layer(maps.rings([shapes["buffer"]]), layer_id="story-ring", color=BUFFER_LINE,
+                                   width_px=1.5), bm),
+        layer_json(maps.line_layer(maps.rings([shapes["parcel"]]), layer_id="story-parcel", color=HIGHLIGHT,
+                                   width_px=3), bm),
         layer_json(_points_layer(near, layer_id="story-risky-firms"), bm),
     )
     parks = parks_within(cur, extent=shown_extent(view, width_px=width_px, height_px=MAP_HEIGHT_PX),

@@ -240,7 +240,7 @@ def aggregate_layer(md: MapData, *, lang: str = "zh", layer_id: str = "parcels")
             "tooltip": tips,
         }
     )
-    return maps.filled_polygons(data, layer_id=layer_id, stroked=False)
+    return maps.filled_polygons(data, layer_id=layer_id)
 
 
 def layer(md: MapData, *, lang: str = "zh", layer_id: str = "parcels") -> pdk.Layer:

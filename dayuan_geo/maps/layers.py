@@ -117,41 +117,57 @@ def parcels_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "parcel
     return filled_polygons(data, layer_id=layer_id)
 
 
-def filled_polygons(data, *, layer_id: str, stroked: bool = True) -> pdk.Layer:
-    """Pickable polygons from rows with `polygon` rings and an rgba `color` (parcels, parks, cells).
-
-    stroked draws a thin white edge between neighbours: parcels need it to be told apart. Parks and
-    grid cells, filled by a share, do not; and in a browser with no GPU the edges (one path per
-    polygon) cost more to draw than the fills, twice per filter change.
-    """
+def filled_polygons(data, *, layer_id: str) -> pdk.Layer:
+    """Pickable polygons from rows with `polygon` rings and an rgba `color` (parcels, parks, cells),
+    filled only: edges, where a map needs them, are a `line_layer` of their own (see there)."""
     return pdk.Layer(
         "PolygonLayer",
         data=data,
         id=layer_id,
         get_polygon="polygon",
         get_fill_color="color",
-        get_line_color=[255, 255, 255, 200],
-        line_width_min_pixels=0.5,
-        stroked=stroked,
+        stroked=False,
         filled=True,
         pickable=True,
         auto_highlight=True,
     )
 
 
+def line_layer(rings: Iterable[list[list[float]]], *, layer_id: str, color: list[int] | None = None,
+               width_px: float = 1.5) -> pdk.Layer:
+    """Lines along rings (outlines of villages, grids, parks, parcels, a ring around a parcel) as
+    straight segments, an edge two rings share drawn once.
+
+    deck.gl draws a PathLayer (and the edges of a stroked PolygonLayer, which is one) with a shader
+    that software WebGL (SwiftShader, on the street offices' desktops with no GPU) takes 0.4 s to
+    build and about a second per 3,000 rings to draw, on every redraw; a LineLayer of the same
+    segments takes about a tenth of that.
+    """
+    parts = [np.asarray(r, dtype=float)[:, :2] for r in rings if len(r) > 1]
+    segments = (np.concatenate([np.hstack([p[:-1], p[1:]]) for p in parts]) if parts
+                else np.empty((0, 4)))
+    # each edge from its smaller end, so the same edge walked either way is one row
+    flip = (segments[:, 0] > segments[:, 2]) | ((segments[:, 0] == segments[:, 2]) & (segments[:, 1] > segments[:, 3]))
+    segments[flip] = segments[flip][:, [2, 3, 0, 1]]
+    segments = np.unique(np.round(segments, COORD_DIGITS), axis=0) if len(segments) else segments
+    data = [{"s": [x0, y0], "t": [x1, y1]} for x0, y0, x1, y1 in segments.tolist()]
+    return pdk.Layer(
+        "LineLayer",
+        data=data,
+        id=layer_id,
+        get_source_position="s",
+        get_target_position="t",
+        get_color=color or VILLAGE_LINE,
+        get_width=width_px,
+        width_min_pixels=min(width_px, 1),
+        pickable=False,
+    )
+
+
 def outline_layer(df: pd.DataFrame, *, layer_id: str, color: list[int] | None = None,
                   width_px: float = 1.5) -> pdk.Layer:
     """Unfilled outlines (villages, grids or parks) the product owns, so maps read with no base map."""
-    data = pd.DataFrame({"path": [r for r in rings(df["wkb"])]})
-    return pdk.Layer(
-        "PathLayer",
-        data=data,
-        id=layer_id,
-        get_path="path",
-        get_color=color or VILLAGE_LINE,
-        width_min_pixels=width_px,
-        pickable=False,
-    )
+    return line_layer(rings(df["wkb"]), layer_id=layer_id, color=color, width_px=width_px)
 
 
 def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",

@@ -241,11 +241,7 @@ def parks_layer(df: pd.DataFrame, *, color_by: str, lang: str = "zh",
         "color": fill,
         "tooltip": tips,
     })
-    return pdk.Layer(
-        "PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
-        get_line_color=[255, 255, 255, 220], line_width_min_pixels=1, stroked=True, filled=True,
-        pickable=True, auto_highlight=True,
-    )
+    return maps.filled_polygons(data, layer_id=layer_id)
 
 
 def legend_items(color_by: str, *, lang: str = "zh") -> list[tuple[str, list[int]]]:

@@ -231,11 +231,7 @@ def grid_counts_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "gr
                                             df["problems"], strict=True)
         ],
     })
-    return pdk.Layer(
-        "PolygonLayer", data=data, id=layer_id, get_polygon="polygon", get_fill_color="color",
-        get_line_color=[80, 80, 80, 200], line_width_min_pixels=0.7, stroked=True, filled=True,
-        pickable=True, auto_highlight=True,
-    )
+    return maps.filled_polygons(data, layer_id=layer_id)
 
 
 def grid_legend(df: pd.DataFrame, *, lang: str = "zh") -> list[tuple[str, list[int]]]:
@@ -350,16 +346,17 @@ def village_layers(cur: queries.Cursor, *, lang: str = "zh", outline_id: str = "
 
 @dataclass(frozen=True)
 class GridCounts:
-    """Inspections per grid as a map layer and its legend."""
+    """Inspections per grid as map layers (the grids filled by count, their edges) and its legend."""
 
-    layer: pdk.Layer
+    layers: list[pdk.Layer]
     legend: list[tuple[str, list[int]]]
 
 
 def grid_counts_view(cur: queries.Cursor, *, start: dt.date, end: dt.date, lang: str = "zh") -> GridCounts:
     """inspections.inspections_per_grid from start to end, drawn (grid_counts_layer) with its legend."""
     df = inspections.inspections_per_grid(cur, start=start, end=end)
-    return GridCounts(grid_counts_layer(df, lang=lang), grid_legend(df, lang=lang))
+    edges = maps.outline_layer(df, layer_id="grid-inspections-edges", color=GRID_LINE, width_px=0.7)
+    return GridCounts([grid_counts_layer(df, lang=lang), edges], grid_legend(df, lang=lang))
 
 
 @dataclass(frozen=True)

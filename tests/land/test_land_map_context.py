@@ -81,8 +81,14 @@ def test_village_outlines_and_names_stay_when_a_filter_zooms_in(cur, files):
     context = land_views.village_outlines(cur, basemap=NONE_MAP)
     assert context == land_views.village_outlines(cur, basemap=NONE_MAP)  # the same whatever the filter
     drawn = layers(m.spec(context=context))
-    assert next(iter(drawn)) == "village-outlines" and len(drawn["village-outlines"]["data"]) == len(villages)
-    assert drawn["village-outlines"]["@@type"] == "PathLayer" and drawn["village-outlines"]["widthMinPixels"] <= 1.5
+    outline = drawn["village-outlines"]
+    assert next(iter(drawn)) == "village-outlines" and outline["@@type"] == "LineLayer"
+    assert outline["getWidth"] <= 1.5
+    # every village's boundary, side by side, is drawn (a side two villages share once)
+    ends = {tuple(sorted((tuple(e["s"]), tuple(e["t"])))) for e in outline["data"]}
+    for ring in villages.geometry.explode(index_parts=False).exterior:
+        xy = [(round(x, 6), round(y, 6)) for x, y in ring.coords]
+        assert {tuple(sorted(pair)) for pair in zip(xy[:-1], xy[1:], strict=True) if pair[0] != pair[1]} <= ends
     names = {row["text"]: row["position"] for row in drawn["village-labels"]["data"]}
     assert set(names) == set(villages["name_zh"])  # every village is named
     # the villages the zoomed map shows are named where the map shows them

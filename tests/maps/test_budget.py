@@ -164,22 +164,36 @@ def test_one_zoom_formula_fits_the_extent_in_web_mercator():
         fit_view((113.4, 23.2, 113.3, 23.3))
 
 
-def test_only_parcels_are_drawn_with_edges(cur, store):
+def test_only_parcels_are_drawn_with_edges_and_every_edge_is_a_straight_segment(cur, demo_dir):
     """Parcels keep the white edge that tells neighbours apart; parks and grid cells, filled by a share,
-    are drawn without one (each edge is a path the browser draws in software, twice per change)."""
+    are drawn without one. No map draws a path or a stroked polygon: software WebGL takes about a
+    second per 3,000 of those on every redraw, and edges drawn as straight segments a tenth of it."""
+    import geopandas as gpd
+
     from dayuan_geo.land import views as land_views
     from dayuan_geo.land.filters import LandFilters
     from dayuan_geo.maps import basemap
 
-    def polygon_layers(spec: dict) -> list[dict]:
-        return [layer for layer in spec["layers"] if layer["@@type"] == "PolygonLayer"]
+    def of_type(spec: dict, kind: str) -> list[dict]:
+        return [layer for layer in spec["layers"] if layer["@@type"] == kind]
 
+    parcels = gpd.read_parquet(demo_dir / "parcels.parquet")
     for budget, level in ((10_000, "parcel"), (100, "park"), (3, "cell")):
         md = mapdata.parcel_map(cur, as_of=AS_OF, budget=budget)
         assert md.level == level
         spec = json.loads(mapdata.deck([mapdata.layer(md, lang="zh")], center=(113.3, 23.2)).to_json())
-        assert [layer["stroked"] for layer in polygon_layers(spec)] == [level == "parcel"]
-        land = land_views.land_map(cur, filters=LandFilters(), view_date=AS_OF, as_of=AS_OF, lang="zh",
-                                   basemap=basemap.NONE_MAP, polygon_budget=budget)
-        assert land.level == level
-        assert [layer["stroked"] for layer in polygon_layers(json.loads(land.spec()))] == [level == "parcel"]
+        assert [layer["stroked"] for layer in of_type(spec, "PolygonLayer")] == [False]
+        land = json.loads(land_views.land_map(cur, filters=LandFilters(), view_date=AS_OF, as_of=AS_OF, lang="zh",
+                                              basemap=basemap.NONE_MAP, polygon_budget=budget).spec())
+        assert [layer["stroked"] for layer in of_type(land, "PolygonLayer")] == [False]
+        assert not of_type(land, "PathLayer") and not of_type(land, "GeoJsonLayer")
+        edges = [layer for layer in of_type(land, "LineLayer") if layer["id"] == "parcel-edges"]
+        assert len(edges) == (level == "parcel")
+        if edges:  # every side of every parcel once, whichever way it was walked
+            drawn = {tuple(sorted((tuple(e["s"]), tuple(e["t"])))) for e in edges[0]["data"]}
+            assert len(drawn) == len(edges[0]["data"])
+            sides = set()
+            for ring in parcels.geometry.exterior:
+                xy = [(round(x, 6), round(y, 6)) for x, y in ring.coords]
+                sides |= {tuple(sorted(pair)) for pair in zip(xy[:-1], xy[1:], strict=True)}
+            assert drawn == sides
