@@ -345,8 +345,9 @@ def report(r: dict, *, scale: str = "") -> str:
     for who in ("product", "naive"):
         for failure in r.get(f"{who}_failures") or []:
             lines.append(f"\n{who} run not finished: {failure}")
-    lines += ["", "| page | first visit | script runs | sent | revisit (scripts cached) | script runs |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| page | first visit: screen drawn | its answer handled | script runs | sent "
+              "| revisit (scripts cached) | its answer handled | script runs |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     loads = {**({"land": r["land"]["first load"]} if "first load" in r.get("land", {}) else {}),
              **r.get("first_loads", {})}
     again = r.get("revisits", {})
@@ -355,7 +356,9 @@ def report(r: dict, *, scale: str = "") -> str:
         again = {**again, "naive page": r.get("naive_revisit")}
     for name, m in loads.items():
         v = again.get(name)
-        lines.append(f"| {name} | {m['seconds']:.2f} s | {', '.join(map(str, m['runs']))} | "
+        lines.append(f"| {name} | {m['seconds']:.2f} s | {m['last_message_s']:.2f} s | "
+                     f"{', '.join(map(str, m['runs']))} | "
                      f"{m['bytes'] / 1e6:.2f} MB | "
-                     + (f"{v['seconds']:.2f} s | {', '.join(map(str, v['runs']))} |" if v else "— | — |"))
+                     + (f"{v['seconds']:.2f} s | {v['last_message_s']:.2f} s | {', '.join(map(str, v['runs']))} |"
+                        if v else "— | — | — |"))
     return "\n".join(lines) + "\n"

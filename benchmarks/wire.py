@@ -14,10 +14,15 @@ IGNORED_KINDS = frozenset({"heartbeat_ack", "", None})
 
 # Runs in the page before Streamlit: notes when each websocket message is handled on the main
 # thread and two animation frames after it (the frame that shows it drawn), and when the page sends.
+# Each frame it also counts what the screen still lacks: a placeholder Streamlit shows while it
+# fetches and runs an element's code (its maps, charts and tables load on first use: 1-3 s in a
+# fresh browser with no GPU), a map with no canvas yet, a chart with no plot, a table with no grid.
+# `drawn` is the second frame after that count last fell to zero: the screen a person looks at
+# complete (the first screen only: what is below it is drawn while they read).
 RECORDER_JS = """
 (() => {
   const Native = window.WebSocket;
-  const rec = window.__bench = {recv: [], sent: []};
+  const rec = window.__bench = {recv: [], sent: [], drawn: null, lacking: 0};
   class Recorded extends Native {
     constructor(...args) {
       super(...args);
@@ -30,6 +35,21 @@ RECORDER_JS = """
     send(data) { rec.sent.push(performance.now()); return super.send(data); }
   }
   window.WebSocket = Recorded;
+  const seen = (el) => { const r = el.getBoundingClientRect();
+                         return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
+  const lacking = (sel, part) => [...document.querySelectorAll(sel)]
+      .filter((el) => seen(el) && (part === null || !el.querySelector(part))).length;
+  let clear = 0;
+  const frame = () => {
+    rec.lacking = lacking('[data-testid="stSkeleton"]', null)
+      + lacking('[data-testid="stDeckGlJsonChart"]', "canvas")
+      + lacking('[data-testid="stPlotlyChart"]', ".main-svg")
+      + lacking('[data-testid="stDataFrame"]', "canvas");
+    if (rec.lacking) { clear = 0; rec.drawn = null; }
+    else if (++clear === 2) { rec.drawn = performance.now(); }
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
 })();
 """
 TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
@@ -84,6 +104,7 @@ class Measure:
     reruns_asked: int
     first_message_s: float  # when the first answer was handled (server time plus a busy main thread)
     last_message_s: float
+    drawn_s: float  # when the first screen was complete (no placeholder, every map, chart and table drawn)
 
 
 def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = False,
@@ -91,7 +112,8 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     """Do action, wait until the page is quiet, and say what it cost.
 
     Time starts at navigation (first_load) or when the page sends its first message after the
-    action (the widget's value); it ends two animation frames after the last message handled.
+    action (the widget's value); it ends two animation frames after the last message handled, or
+    when the first screen is drawn (RECORDER_JS), whichever is later.
     """
     if first_load:  # a navigation: the page's recorder starts afresh, the wire goes on
         js_recv, js_sent, py_recv, py_sent, t_action = 0, 0, len(wire.received), len(wire.sent), 0.0
@@ -104,14 +126,15 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     deadline = time.monotonic() + timeout_s
     while True:
         page.wait_for_timeout(250)
-        state = page.evaluate(f"""() => ({{now: performance.now(),
+        state = page.evaluate(f"""() => ({{now: performance.now(), drawn: window.__bench.drawn,
+            lacking: window.__bench.lacking,
             recv: window.__bench.recv.slice({js_recv}), sent: window.__bench.sent.slice({js_sent})}})""")
         kinds = [k for k, _ in wire.received[py_recv:py_recv + len(state["recv"])]]
         counted = [e for e, k in zip(state["recv"], kinds, strict=False) if k not in IGNORED_KINDS]
         last = max([e["t"] for e in counted] + [t_action])
         asked = first_load or "rerun_script" in wire.sent[py_sent:]
         busy = (wire.started(py_recv) > wire.runs(py_recv) or (asked and not wire.runs(py_recv))
-                or any(e["settled"] is None for e in counted))
+                or any(e["settled"] is None for e in counted) or state["drawn"] is None)
         if not busy and state["now"] - last > quiet_ms:
             break
         if time.monotonic() > deadline:
@@ -119,13 +142,15 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     sent_kinds = wire.sent[py_sent:py_sent + len(state["sent"])]
     asked = [t for t, k in zip(state["sent"], sent_kinds, strict=False) if k not in (None, "app_heartbeat")]
     start = 0.0 if first_load else (asked[0] if asked else t_action)
-    end = max([e["settled"] for e in counted], default=after_action)
+    drawn = max(state["drawn"], start)  # a screen complete before the action (nothing was missing) counts as then
+    end = max([e["settled"] for e in counted] + [drawn], default=after_action)
     received = wire.received[py_recv:]
     handled = [e["t"] for e in counted] or [end]
     return Measure(round((end - start) / 1000, 3), wire.runs(py_recv),
                    sum(n for k, n in received if k not in IGNORED_KINDS),
                    sum(k == "rerun_script" for k in sent_kinds),
-                   round((handled[0] - start) / 1000, 3), round((handled[-1] - start) / 1000, 3))
+                   round((handled[0] - start) / 1000, 3), round((handled[-1] - start) / 1000, 3),
+                   round((drawn - start) / 1000, 3))
 
 
 
