@@ -40,6 +40,7 @@ COMMON_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-ba
                "--disable-component-update", "--disable-sync"]
 TILE = 512  # deck.gl's world width in pixels at zoom 0
 NAIVE_APP = Path(__file__).resolve().parent / "naive_app.py"
+FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"  # a map, a chart, a table, no data
 STORY_TAB = "整治项目"  # the parcel story's second tab (text.py: land_story_project)
 
 # ---- the server and the browser -----------------------------------------------------------------
@@ -311,6 +312,14 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
                 result["revisits"] = _median([_attempt(lambda: revisits(browser, url, list(pages)), failures)
                                               for _ in range(repeat)])
                 result["product_failures"] = failures
+            with serve(FLOOR_APP, directory, core=server_core, log=log_dir / "bench-floor.log") as url:
+                progress("floor page")
+                first_loads(browser, url, [""])
+                failures = result["product_failures"]
+                result["floor"] = _median([_attempt(lambda: first_loads(browser, url, [""]), failures)
+                                           for _ in range(repeat)]).get("")
+                result["floor_revisit"] = _median([_attempt(lambda: revisits(browser, url, [""]), failures)
+                                                   for _ in range(repeat)]).get("")
             if naive:
                 with serve(NAIVE_APP, directory, core=server_core, log=log_dir / "bench-naive.log") as url:
                     progress("naive page: warming the server")
@@ -354,6 +363,9 @@ def report(r: dict, *, scale: str = "") -> str:
     if "first load" in naive:
         loads["naive page"] = naive["first load"]
         again = {**again, "naive page": r.get("naive_revisit")}
+    if r.get("floor"):
+        loads["floor: a map, a chart, a table, no data"] = r["floor"]
+        again = {**again, "floor: a map, a chart, a table, no data": r.get("floor_revisit")}
     for name, m in loads.items():
         v = again.get(name)
         lines.append(f"| {name} | {m['seconds']:.2f} s | {m['last_message_s']:.2f} s | "

@@ -163,9 +163,11 @@ def test_browser_report_puts_the_product_beside_the_naive_page():
     result = {"gl": "software (SwiftShader)", "pinned": True, "repeat": 3, "measured_at": "2026-11-30T13:00:00+00:00",
               "land": {"first load": m, "filter change": m}, "naive": {"first load": n, "filter change": n},
               "first_loads": {"overview": m}, "revisits": {"overview": again, "land": again},
-              "naive_revisit": {**again, "seconds": 1.2}}
+              "naive_revisit": {**again, "seconds": 1.2}, "floor": {**m, "seconds": 2.9},
+              "floor_revisit": {**again, "seconds": 0.9}}
     text = browser.report(result, scale="M")
     assert "| filter change | 0.80 s | 1 | 0.25 MB | 3.40 s | 1 | 9.00 MB |" in text
     assert "| overview | 0.80 s | 0.60 s | 1 | 0.25 MB | 0.50 s | 0.40 s | 1 |" in text
     assert "| land | 0.80 s | 0.60 s | 1 | 0.25 MB | 0.50 s | 0.40 s | 1 |" in text
     assert "| naive page | 3.40 s | 2.10 s | 1 | 9.00 MB | 1.20 s | 0.40 s | 1 |" in text
+    assert "| floor: a map, a chart, a table, no data | 2.90 s | 0.60 s | 1 | 0.25 MB | 0.90 s | 0.40 s | 1 |" in text
