@@ -14,6 +14,7 @@ from dayuan_geo.remediation import views as RV
 from dayuan_geo.text import fmt_area, md_text
 
 K_PARK, K_SEARCH, K_CLICKED = "rem_story_park", "rem_story_q", "rem_map_clicked"
+KEYS = (K_PARK, K_SEARCH)  # the widgets of the picker, drawn only while the map section is open
 
 
 def follow_click(event: object) -> None:

@@ -110,16 +110,17 @@ def write(params: list[Param], *, page: str) -> None:
 
 
 _PARK_ID = re.compile(r"P\d{3,9}")
-REM_TAB = "rem_list_tab"  # the open list of the late and stuck tabs, as a code (edge.tabs.open_tabs)
+REM_TAB = "rem_section"  # the open section of the remediation page, as a code (edge.tabs.open_tabs)
+REM_SECTIONS = ("map", "late", "stuck", "timeline", "durations", "progress", "projects")
 
 
 def remediation_params(*, villages: list[str], stalled_default: int) -> list[Param]:
-    """/remediation?mode=…&village=…&stalled=…&park=… (the park whose story is open)&list=stuck (the
-    open one of the late and stuck lists)."""
+    """/remediation?mode=…&village=…&stalled=…&park=… (the park whose story is open)&tab=stuck (the
+    open section; the map, where a park's story is, when the link names none)."""
     return [
         Param("mode", "rem_modes", choice(S.REMEDIATION_MODE.codes, labels=S.REMEDIATION_MODE.parse), multi=True),
         Param("village", "rem_villages", choice(villages), multi=True),
         Param("stalled", "rem_threshold", integer(low=1, high=3650), default=stalled_default),
         Param("park", "rem_story_park", lambda text: text if _PARK_ID.fullmatch(text) else None),
-        Param("list", REM_TAB, choice(("late", "stuck")), default="late"),
+        Param("tab", REM_TAB, choice(REM_SECTIONS), default="map"),
     ]

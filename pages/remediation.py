@@ -1,5 +1,6 @@
-"""Remediation tracker: the stage pipeline, the timeline, what is late or stuck, stage durations,
-the parks map with each park's story, progress per park, and exports."""
+"""Remediation tracker: the headline numbers and the stage pipeline, then one section at a time (only
+the open one is built and sent): the parks map with each park's story, what is late, what is stuck, the
+timeline, stage durations, progress per park, and every project with the exports."""
 
 import streamlit as st
 
@@ -27,6 +28,7 @@ params = urlstate.remediation_params(villages=list(village_names), stalled_defau
 if ignored := urlstate.follow(params, page="remediation").ignored:
     st.warning(edge.t("rem_link_ignored", keys=md_text(", ".join(ignored))))
 
+tabs.keep("rem_color_by", "rem_ongoing", *park_story.KEYS)  # drawn in one section: kept while others are open
 f1, f2, f3 = st.columns([2, 3, 1])
 modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key="rem_modes",
                        format_func=lambda c: S.REMEDIATION_MODE.label(c, lang),
@@ -77,41 +79,39 @@ split = p2.radio(edge.t("rem_split"), R.SPLITS, horizontal=True, key="rem_split"
                  format_func=lambda s: t(f"rem_split_{s}", lang))
 st.plotly_chart(tr.pipelines[(measure, split)], width="stretch", key="rem_pipeline_chart")
 
-# ---- map and project story ----------------------------------------------------------------------
-st.subheader(edge.t("rem_map_title"))
-color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, key="rem_color_by",
-                    format_func=lambda c: t(f"rem_color_{c}", lang))
-park_map = edge.shared(RV.park_map, color_by=color_by, budget=mapdata.polygon_budget(), **selection)
-if park_map.parks > park_map.shown:
-    st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
-left, right = st.columns([3, 2])
-with left:
-    street = fit_view(edge.query(queries.view_bounds), width_px=phone.map_width(RV.MAP_WIDTH_PX), height_px=540)
-    deck = mapdata.deck(park_map.layers, center=(street["longitude"], street["latitude"]), zoom=street["zoom"])
-    event = st.pydeck_chart(deck, height=540, key="rem_map", on_select="rerun", selection_mode="single-object")
-    view = deck.initial_view_state
-    mapnote.tile_check(center=edge.query(queries.view_center), zoom=view.zoom)
-    st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang), lang=lang, scale=(view.latitude, view.zoom)),
-                unsafe_allow_html=True)
-    st.caption(edge.t("rem_map_caption"))
-park_story.follow_click(event)
-with right:
-    st.markdown(f"**{edge.t('rem_story')}**")
-    if park_id := park_story.picker(list(park_map.names)):
-        park_story.story(park_id, as_of=as_of, role=role, lang=lang)
+# ---- the sections: only the open one is built and sent (edge.tabs), the open one in the URL -----
+section = tabs.open_tabs({"map": edge.t("rem_map_title"), "late": edge.t("rem_late_tab", n=tr.late),
+                          "stuck": edge.t("rem_stuck_tab", n=tr.stuck), "timeline": edge.t("rem_timeline"),
+                          "durations": edge.t("rem_durations"), "progress": edge.t("rem_progress"),
+                          "projects": edge.t("rem_projects_tab")}, key="rem_sections", state=urlstate.REM_TAB)
 
-# ---- timeline -----------------------------------------------------------------------------------
-st.subheader(edge.t("rem_timeline"))
-if tr.gantt_shown < tr.projects:
-    st.caption(edge.t("rem_gantt_limited", shown=tr.gantt_shown, total=tr.projects))
-st.plotly_chart(tr.gantt, width="stretch", key="rem_gantt")
+if tab := section["map"]:  # the parks map and a park's story
+    with tab:
+        color_by = st.radio(edge.t("rem_color_by"), ("stage", "late"), horizontal=True, key="rem_color_by",
+                            format_func=lambda c: t(f"rem_color_{c}", lang))
+        park_map = edge.shared(RV.park_map, color_by=color_by, budget=mapdata.polygon_budget(), **selection)
+        if park_map.parks > park_map.shown:
+            st.caption(edge.t("rem_map_limited", shown=park_map.shown, total=park_map.parks))
+        left, right = st.columns([3, 2])
+        with left:
+            street = fit_view(edge.query(queries.view_bounds), width_px=phone.map_width(RV.MAP_WIDTH_PX),
+                              height_px=540)
+            deck = mapdata.deck(park_map.layers, center=(street["longitude"], street["latitude"]), zoom=street["zoom"])
+            event = st.pydeck_chart(deck, height=540, key="rem_map", on_select="rerun",
+                                    selection_mode="single-object")
+            view = deck.initial_view_state
+            mapnote.tile_check(center=edge.query(queries.view_center), zoom=view.zoom)
+            st.markdown(maps.legend_html(RC.legend_items(color_by, lang=lang), lang=lang,
+                                         scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
+            st.caption(edge.t("rem_map_caption"))
+        park_story.follow_click(event)
+        with right:
+            st.markdown(f"**{edge.t('rem_story')}**")
+            if park_id := park_story.picker(list(park_map.names)):
+                park_story.story(park_id, as_of=as_of, role=role, lang=lang)
 
-# ---- late and stuck -----------------------------------------------------------------------------
-st.subheader(edge.t("rem_late_stuck"))
-lists = tabs.open_tabs({"late": edge.t("rem_late_tab", n=tr.late), "stuck": edge.t("rem_stuck_tab", n=tr.stuck)},
-                       key="rem_lists", state=urlstate.REM_TAB)  # only the open list is sent
 for which, n, table in (("late", tr.late, tr.late_table), ("stuck", tr.stuck, tr.stuck_table)):
-    if tab := lists[which]:
+    if tab := section[which]:
         with tab:
             if not n:
                 st.success(edge.t(f"rem_{which}_none"))
@@ -122,33 +122,40 @@ for which, n, table in (("late", tr.late, tr.late_table), ("stuck", tr.stuck, tr
             edge.export_buttons(whole(which), table="remediation_projects", name=export_name(f"rem_file_{which}"),
                                 filters=filters, formats=("csv", "xlsx"), geometry=False)
 
-# ---- stage durations ----------------------------------------------------------------------------
-st.subheader(edge.t("rem_durations"))
-ongoing = st.toggle(edge.t("rem_include_ongoing"), value=True, key="rem_ongoing")
-durations_chart, durations_table = tr.durations[bool(ongoing)]
-d1, d2 = st.columns([3, 2])
-d1.plotly_chart(durations_chart, width="stretch", key="rem_durations_chart")
-d2.dataframe(durations_table, hide_index=True, width="stretch", key="rem_durations_table")
+if tab := section["timeline"]:
+    with tab:
+        if tr.gantt_shown < tr.projects:
+            st.caption(edge.t("rem_gantt_limited", shown=tr.gantt_shown, total=tr.projects))
+        st.plotly_chart(tr.gantt, width="stretch", key="rem_gantt")
 
-# ---- progress per park --------------------------------------------------------------------------
-st.subheader(edge.t("rem_progress"))
-st.plotly_chart(tr.progress, width="stretch", key="rem_progress_chart")
+if tab := section["durations"]:
+    with tab:
+        ongoing = st.toggle(edge.t("rem_include_ongoing"), value=True, key="rem_ongoing")
+        durations_chart, durations_table = tr.durations[bool(ongoing)]
+        d1, d2 = st.columns([3, 2])
+        d1.plotly_chart(durations_chart, width="stretch", key="rem_durations_chart")
+        d2.dataframe(durations_table, hide_index=True, width="stretch", key="rem_durations_table")
 
-# ---- exports ------------------------------------------------------------------------------------
-st.subheader(edge.t("rem_exports"))
-progress_col = R.header("progress", lang)
-st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projects_table",
-             column_config={progress_col: st.column_config.ProgressColumn(progress_col, format="percent",
-                                                                          min_value=0, max_value=1)})
-if tr.projects > len(tr.project_table):
-    st.caption(edge.t("rem_rows_capped", shown=len(tr.project_table), total=tr.projects))
-e1, e2 = st.columns(2)
-with e1:
-    st.caption(edge.t("rem_export_projects"))
-    edge.export_buttons(whole("projects"), table="remediation_projects", name=export_name("rem_file_projects"),
-                        filters=filters, formats=("csv", "xlsx"), geometry=False)
-with e2:
-    st.caption(edge.t("rem_export_history"))
-    edge.export_buttons(whole("history"), table="remediation_events", name=export_name("rem_file_history"),
-                        filters=filters, formats=("csv", "xlsx"), geometry=False)
+if tab := section["progress"]:
+    with tab:
+        st.plotly_chart(tr.progress, width="stretch", key="rem_progress_chart")
+
+if tab := section["projects"]:  # every project, and the exports of the projects and their history
+    with tab:
+        progress_col = R.header("progress", lang)
+        st.dataframe(tr.project_table, hide_index=True, width="stretch", key="rem_projects_table",
+                     column_config={progress_col: st.column_config.ProgressColumn(
+                         progress_col, format="percent", min_value=0, max_value=1)})
+        if tr.projects > len(tr.project_table):
+            st.caption(edge.t("rem_rows_capped", shown=len(tr.project_table), total=tr.projects))
+        e1, e2 = st.columns(2)
+        with e1:
+            st.caption(edge.t("rem_export_projects"))
+            edge.export_buttons(whole("projects"), table="remediation_projects",
+                                name=export_name("rem_file_projects"), filters=filters, formats=("csv", "xlsx"),
+                                geometry=False)
+        with e2:
+            st.caption(edge.t("rem_export_history"))
+            edge.export_buttons(whole("history"), table="remediation_events", name=export_name("rem_file_history"),
+                                filters=filters, formats=("csv", "xlsx"), geometry=False)
 urlstate.write(params, page="remediation")

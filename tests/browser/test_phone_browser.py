@@ -119,7 +119,8 @@ def _overlap(a: dict | None, b: dict | None) -> bool:
     return bool(a and b) and a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
 
 
-@pytest.mark.parametrize(("path", "tab", "charts"), [("", None, 2), ("remediation", None, 4), ("firms", "巡查", 3)])
+@pytest.mark.parametrize(("path", "tab", "charts"),
+                         [("", None, 2), ("remediation", "项目时间线", 2), ("firms", "巡查", 3)])
 def test_chart_legends_leave_titles_clear_on_a_phone(app_server, browser, path, tab, charts):
     context = browser.new_context(**PHONE)
     page = context.new_page()

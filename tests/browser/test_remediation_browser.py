@@ -1,5 +1,5 @@
-"""The remediation tracker in real Chromium: the Gantt and the parks map draw, a click on a park
-opens its story, and nothing fails in the console."""
+"""The remediation tracker in real Chromium: the parks map draws and a click on a park opens its story,
+the timeline's section draws the Gantt, and nothing fails in the console."""
 
 from __future__ import annotations
 
@@ -29,22 +29,22 @@ def _open(page, url: str, link: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.locator('[data-testid="stSidebarNav"]').get_by_text(link).click(timeout=60_000)
     page.wait_for_selector("text=" + link, timeout=90_000)
-    page.wait_for_selector(".st-key-rem_gantt .js-plotly-plot", timeout=90_000)
-    page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=90_000)
+    page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=90_000)  # the map section opens first
     page.wait_for_timeout(2500)  # let deck.gl draw its first frames
 
 
-def test_gantt_and_map_draw_and_a_park_click_tells_its_story(app_server, page, demo_dir):
+def _section(page, name: str) -> None:
+    """Open one of the page's sections (only the open one is built: a script run)."""
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_function("""(name) => [...document.querySelectorAll('[role="tab"]')]
+        .some(t => t.innerText.includes(name) && t.getAttribute('aria-selected') === 'true')""", arg=name,
+                           timeout=60_000)
+
+
+def test_map_and_gantt_draw_and_a_park_click_tells_its_story(app_server, page, demo_dir):
     _open(page, app_server.url + "/", "整治进展")
     metrics = page.locator('[data-testid="stMetric"]')
     assert metrics.count() == 4
-    # the Gantt: a bar per project in the planned trace, today's line and the overdue marks
-    gantt = page.locator(".st-key-rem_gantt .js-plotly-plot").first
-    assert gantt.locator("g.barlayer path").count() > 64
-    assert gantt.locator("g.shapelayer path").count() >= 1
-    assert "2026-11-20" in gantt.inner_text()
-    assert gantt.locator("g.scatterlayer path.point").count() >= 13
-
     canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
     box = canvas.bounding_box()
     assert box and box["width"] > 400 and box["height"] > 300
@@ -72,6 +72,17 @@ def test_gantt_and_map_draw_and_a_park_click_tells_its_story(app_server, page, d
     page.wait_for_selector("text=各阶段日期", timeout=90_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SCREENSHOTS / "remediation.png"), full_page=True)
+
+    # the timeline's section: a bar per project in the planned trace, today's line and the overdue marks
+    _section(page, "项目时间线")
+    page.wait_for_selector(".st-key-rem_gantt .js-plotly-plot", timeout=90_000)
+    assert "tab=timeline" in page.url
+    gantt = page.locator(".st-key-rem_gantt .js-plotly-plot").first
+    assert gantt.locator("g.barlayer path").count() > 64
+    assert gantt.locator("g.shapelayer path").count() >= 1
+    assert "2026-11-20" in gantt.inner_text()
+    assert gantt.locator("g.scatterlayer path.point").count() >= 13
+    assert not page.locator('[data-testid="stDeckGlJsonChart"]').count()  # the map's section is closed
     assert not page.locator('[data-testid="stException"]').count()
     assert page.console_errors == []
     assert page.failed_requests == []
@@ -79,6 +90,7 @@ def test_gantt_and_map_draw_and_a_park_click_tells_its_story(app_server, page, d
 
 def test_project_list_downloads_as_excel_friendly_csv(app_server, page, demo_dir):
     _open(page, app_server.url + "/", "整治进展")
+    _section(page, "全部项目与导出")
     name = f"整治项目_{demo.DEFAULT_AS_OF.isoformat()}"  # the list, no filter, the data date
     key = re.sub(r"[^a-zA-Z0-9_-]", "-", f"export-{name}-csv")  # how Streamlit turns a key into a class
     button = page.locator(f".st-key-{key} button")
@@ -97,5 +109,7 @@ def test_project_list_downloads_as_excel_friendly_csv(app_server, page, demo_dir
 def test_tracker_in_english(app_server, page):
     _open(page, app_server.url + "/?lang=en", "Remediation tracker")
     page.wait_for_selector("text=Stage pipeline", timeout=30_000)
+    _section(page, "Project timeline")
+    page.wait_for_selector(".st-key-rem_gantt .js-plotly-plot", timeout=90_000)
     assert "Planned (grey) against actual stages" in page.locator(".st-key-rem_gantt").inner_text()
     assert page.console_errors == []

@@ -8,6 +8,7 @@ ring buffered in EPSG:4547, screen positions with a Web Mercator projection writ
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import unicodedata
@@ -88,7 +89,7 @@ def test_village_outlines_and_names_stay_when_a_filter_zooms_in(cur, files):
     ends = {tuple(sorted((tuple(e["s"]), tuple(e["t"])))) for e in outline["data"]}
     for ring in villages.geometry.explode(index_parts=False).exterior:
         xy = [(round(x, 6), round(y, 6)) for x, y in ring.coords]
-        assert {tuple(sorted(pair)) for pair in zip(xy[:-1], xy[1:], strict=True) if pair[0] != pair[1]} <= ends
+        assert {tuple(sorted(pair)) for pair in itertools.pairwise(xy) if pair[0] != pair[1]} <= ends
     names = {row["text"]: row["position"] for row in drawn["village-labels"]["data"]}
     assert set(names) == set(villages["name_zh"])  # every village is named
     # the villages the zoomed map shows are named where the map shows them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
@@ -195,5 +196,5 @@ def test_only_parcels_are_drawn_with_edges_and_every_edge_is_a_straight_segment(
             sides = set()
             for ring in parcels.geometry.exterior:
                 xy = [(round(x, 6), round(y, 6)) for x, y in ring.coords]
-                sides |= {tuple(sorted(pair)) for pair in zip(xy[:-1], xy[1:], strict=True)}
+                sides |= {tuple(sorted(pair)) for pair in itertools.pairwise(xy)}
             assert drawn == sides

@@ -397,7 +397,15 @@ def run_page(lang: str | None = None, role: str | None = None) -> AppTest:
     return at.run()
 
 
-def test_page_shows_pipeline_timeline_lists_map_and_exports(app_env, cur):
+SECTIONS = ("map", "late", "stuck", "timeline", "durations", "progress", "projects")
+
+
+def open_section(at: AppTest, code: str) -> AppTest:
+    at.session_state["rem_sections"] = at.tabs[SECTIONS.index(code)].label  # what a click on the tab sends
+    return at.run()
+
+
+def test_page_shows_pipeline_then_one_section_at_a_time(app_env, cur):
     at = run_page()
     assert not at.exception
     k = queries.kpis(cur, as_of=AS_OF)
@@ -406,23 +414,40 @@ def test_page_shows_pipeline_timeline_lists_map_and_exports(app_env, cur):
     assert values["逾期项目"] == str(k["projects_overdue"])
     assert values["停滞项目"] == str(k["projects_stalled"])
     assert values["这些园区已释放土地"] == "201.58 万㎡"
-    charts = {c.proto.id: c for c in at.get("plotly_chart")}
-    assert len(charts) == 4  # pipeline, Gantt, durations, progress
+    assert [t.label for t in at.tabs] == ["园区整治地图", f"逾期项目 {k['projects_overdue']}",
+                                          f"停滞项目 {k['projects_stalled']}", "项目时间线", "阶段耗时",
+                                          "各园区释放进度", "全部项目与导出"]
+    # the map opens first; nothing of the other sections is built or sent
+    assert [c.proto.id.split("-")[-1] for c in at.get("plotly_chart")] == ["rem_pipeline_chart"]
     decks = at.get("deck_gl_json_chart")
     assert len(decks) == 1 and '"PolygonLayer"' in decks[0].proto.json
     assert "土地整备移交" in " ".join(m.value for m in at.markdown)  # the legend
-    tabs = [t.label for t in at.tabs]
-    assert tabs == [f"逾期项目 {k['projects_overdue']}", f"停滞项目 {k['projects_stalled']}"]
+    assert not at.dataframe and not at.get("download_button") and "tab" not in at.query_params
+    assert [s.value for s in at.subheader] == ["阶段分布"]
+    # the late list with its CSV and XLSX; the open section in the link
+    open_section(at, "late")
     late_table = at.dataframe[0].value
     assert len(late_table) == k["projects_overdue"] and "逾期天数" in late_table.columns
-    # CSV and XLSX of the late (the open tab), every project and the history; the stuck list's tab is closed
-    assert len(at.get("download_button")) == 6
-    assert [s.value for s in at.subheader][:2] == ["阶段分布", "园区整治地图"]
-    at.session_state["rem_lists"] = tabs[1]  # what a click on the tab sends
-    at.run()
+    assert len(at.get("download_button")) == 2 and not at.get("deck_gl_json_chart")
+    assert at.query_params["tab"] == "late"
+    open_section(at, "stuck")
     stuck_table = at.dataframe[0].value
     assert len(stuck_table) == k["projects_stalled"] and "无变化天数" in stuck_table.columns
-    assert at.query_params["list"] == "stuck" and len(at.get("download_button")) == 6
+    assert at.query_params["tab"] == "stuck" and len(at.get("download_button")) == 2
+    for code, key in (("timeline", "rem_gantt"), ("durations", "rem_durations_chart"),
+                      ("progress", "rem_progress_chart")):
+        open_section(at, code)
+        assert not at.exception
+        assert [c.proto.id.split("-")[-1] for c in at.get("plotly_chart")] == ["rem_pipeline_chart", key]
+    # every project, and CSV and XLSX of the projects and of their history
+    open_section(at, "projects")
+    assert len(at.dataframe[0].value) == 64 and len(at.get("download_button")) == 4
+    # back on the map, the colouring chosen before is kept
+    open_section(at, "map")
+    at.radio(key="rem_color_by").set_value("late").run()
+    open_section(at, "late")
+    open_section(at, "map")
+    assert at.radio(key="rem_color_by").value == "late" and "tab" not in at.query_params
 
 
 def test_threshold_and_filters_change_the_lists(app_env, cur):
@@ -467,8 +492,10 @@ def test_page_in_english_and_for_an_inspector(app_env, demo_dir):
     assert at.title[0].value.startswith("Park remediation")
     assert "Overdue projects" in {m.label for m in at.metric}
     # inspectors may read the land tables but not export them
+    open_section(at, "projects")
     assert not at.get("download_button")
     assert any("may not export" in c.value for c in at.caption)
+    open_section(at, "map")
     parks = _files(demo_dir, "parks")
     named = parks[parks["name_en"].notna()].iloc[0]
     at.selectbox(key="rem_story_park").set_value(named["park_id"]).run()
@@ -501,6 +528,22 @@ def test_filters_and_park_live_in_the_url(app_env, demo_dir):
     assert at.query_params["mode"] == mode and at.query_params["park"] == "P00002"
     at.number_input(key="rem_threshold").set_value(R.DEFAULT_STALLED_DAYS).run()
     assert "stalled" not in at.query_params
+    open_section(at, "projects")
     keys = [b.proto.id for b in at.get("download_button")]
     label = S.REMEDIATION_MODE.label(mode, "zh")
     assert any(f"export-整治项目_{label}_" in k and k.endswith(f"_{AS_OF.isoformat()}-csv") for k in keys)
+
+
+def test_a_link_opens_its_section(app_env, cur):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["tab"] = "stuck"
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    k = queries.kpis(cur, as_of=AS_OF)
+    assert len(at.dataframe[0].value) == k["projects_stalled"] and not at.get("deck_gl_json_chart")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["tab"] = "nonsense"
+    at.switch_page(PAGE)
+    at.run()
+    assert at.get("deck_gl_json_chart") and any("tab" in w.value for w in at.warning)  # said, the map opened
