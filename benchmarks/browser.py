@@ -40,6 +40,7 @@ COMMON_ARGS = ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-ba
                "--disable-component-update", "--disable-sync"]
 TILE = 512  # deck.gl's world width in pixels at zoom 0
 NAIVE_APP = Path(__file__).resolve().parent / "naive_app.py"
+GOTO_MS = 180_000  # the naive page at M takes 20-60 s to load: a page is measured, not abandoned
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"  # a map, a chart, a table, no data
 STORY_TAB = "整治项目"  # the parcel story's second tab (text.py: land_story_project)
 
@@ -191,7 +192,8 @@ def land_scenario(browser, url: str, target: Target, view_of: Callable[[tuple], 
     the click lands on a park (which filters to it) or a grid cell (which opens nothing): the park is
     then chosen in the filter and its parcel clicked."""
     page, wire = new_page(browser)
-    out = {"first load": measure(page, wire, lambda: (page.goto(url + "/land"), _canvas(page)), first_load=True)}
+    out = {"first load": measure(page, wire, lambda: (page.goto(url + "/land", timeout=GOTO_MS), _canvas(page)),
+                                 first_load=True)}
     out["filter change"] = measure(page, wire, _choose_village(page, target))
     page.keyboard.press("Escape")
     out["map click"] = measure(page, wire, _click_map(page, view_of(target.extent), target))
@@ -220,7 +222,7 @@ def _choose_park(page, target: Target) -> Callable[[], None]:
 def naive_scenario(browser, url: str, target: Target) -> dict[str, Measure]:
     """The naive page with the same interactions."""
     page, wire = new_page(browser)
-    out = {"first load": measure(page, wire, lambda: (page.goto(url), _canvas(page)), first_load=True)}
+    out = {"first load": measure(page, wire, lambda: (page.goto(url, timeout=GOTO_MS), _canvas(page)), first_load=True)}
     out["filter change"] = measure(page, wire, _choose_village(page, target))
     page.keyboard.press("Escape")
     x0, y0, x1, y1 = target.extent
@@ -238,7 +240,7 @@ def first_loads(browser, url: str, paths: list[str]) -> dict[str, Measure]:
     out = {}
     for path in paths:
         page, wire = new_page(browser)
-        out[path] = measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u), first_load=True)
+        out[path] = measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u, timeout=GOTO_MS), first_load=True)
         page.context.close()
     return out
 
@@ -249,8 +251,8 @@ def revisits(browser, url: str, paths: list[str]) -> dict[str, Measure]:
     out = {}
     for path in paths:
         page, wire = new_page(browser)
-        measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u), first_load=True)
-        out[path] = measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u), first_load=True)
+        measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u, timeout=GOTO_MS), first_load=True)
+        out[path] = measure(page, wire, lambda p=page, u=f"{url}/{path}": p.goto(u, timeout=GOTO_MS), first_load=True)
         page.context.close()
     return out
 

@@ -143,7 +143,7 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     asked = [t for t, k in zip(state["sent"], sent_kinds, strict=False) if k not in (None, "app_heartbeat")]
     start = 0.0 if first_load else (asked[0] if asked else t_action)
     drawn = max(state["drawn"], start)  # a screen complete before the action (nothing was missing) counts as then
-    end = max([e["settled"] for e in counted] + [drawn], default=after_action)
+    end = max([e["settled"] for e in counted] + [drawn]) if counted else max(after_action, drawn)
     received = wire.received[py_recv:]
     handled = [e["t"] for e in counted] or [end]
     return Measure(round((end - start) / 1000, 3), wire.runs(py_recv),
