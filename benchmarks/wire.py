@@ -16,7 +16,8 @@ IGNORED_KINDS = frozenset({"heartbeat_ack", "", None})
 # thread and two animation frames after it (the frame that shows it drawn), and when the page sends.
 # Each frame it also counts what the screen still lacks: a placeholder Streamlit shows while it
 # fetches and runs an element's code (its maps, charts and tables load on first use: 1-3 s in a
-# fresh browser with no GPU), a map with no canvas yet, a chart with no plot, a table with no grid.
+# fresh browser with no GPU), a map not drawn yet (no WebGL draw call on its canvas), a chart with no
+# plot, a table with no grid.
 # `drawn` is the second frame after that count last fell to zero: the screen a person looks at
 # complete (the first screen only: what is below it is drawn while they read).
 RECORDER_JS = """
@@ -35,6 +36,19 @@ RECORDER_JS = """
     send(data) { rec.sent.push(performance.now()); return super.send(data); }
   }
   window.WebSocket = Recorded;
+  // a map counts as drawn once its WebGL context has drawn into it (deck.gl's first frame comes a
+  // few frames after its canvas, and software WebGL takes up to a second to draw it)
+  for (const Context of [window.WebGLRenderingContext, window.WebGL2RenderingContext]) {
+    for (const name of ["drawArrays", "drawElements", "drawArraysInstanced", "drawElementsInstanced"]) {
+      const native = Context && Context.prototype[name];
+      if (native) {
+        Context.prototype[name] = function (...args) {
+          if (this.canvas) { this.canvas.__drawn = true; }
+          return native.apply(this, args);
+        };
+      }
+    }
+  }
   const seen = (el) => { const r = el.getBoundingClientRect();
                          return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
   const lacking = (sel, part) => [...document.querySelectorAll(sel)]
@@ -42,7 +56,8 @@ RECORDER_JS = """
   let clear = 0;
   const frame = () => {
     rec.lacking = lacking('[data-testid="stSkeleton"]', null)
-      + lacking('[data-testid="stDeckGlJsonChart"]', "canvas")
+      + [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')]
+          .filter((el) => seen(el) && !(el.querySelector("canvas") || {}).__drawn).length
       + lacking('[data-testid="stPlotlyChart"]', ".main-svg")
       + lacking('[data-testid="stDataFrame"]', "canvas");
     if (rec.lacking) { clear = 0; rec.drawn = null; }
