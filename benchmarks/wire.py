@@ -23,7 +23,7 @@ IGNORED_KINDS = frozenset({"heartbeat_ack", "", None})
 RECORDER_JS = """
 (() => {
   const Native = window.WebSocket;
-  const rec = window.__bench = {recv: [], sent: [], drawn: null, lacking: 0};
+  const rec = window.__bench = {recv: [], sent: [], drawn: null};
   class Recorded extends Native {
     constructor(...args) {
       super(...args);
@@ -51,16 +51,14 @@ RECORDER_JS = """
   }
   const seen = (el) => { const r = el.getBoundingClientRect();
                          return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
-  const lacking = (sel, part) => [...document.querySelectorAll(sel)]
-      .filter((el) => seen(el) && (part === null || !el.querySelector(part))).length;
+  const lacking = (sel, done) => [...document.querySelectorAll(sel)].filter((el) => seen(el) && !done(el)).length;
   let clear = 0;
   const frame = () => {
-    rec.lacking = lacking('[data-testid="stSkeleton"]', null)
-      + [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')]
-          .filter((el) => seen(el) && !(el.querySelector("canvas") || {}).__drawn).length
-      + lacking('[data-testid="stPlotlyChart"]', ".main-svg")
-      + lacking('[data-testid="stDataFrame"]', "canvas");
-    if (rec.lacking) { clear = 0; rec.drawn = null; }
+    const missing = lacking('[data-testid="stSkeleton"]', () => false)
+      + lacking('[data-testid="stDeckGlJsonChart"]', (el) => (el.querySelector("canvas") || {}).__drawn)
+      + lacking('[data-testid="stPlotlyChart"]', (el) => el.querySelector(".main-svg"))
+      + lacking('[data-testid="stDataFrame"]', (el) => el.querySelector("canvas"));
+    if (missing) { clear = 0; rec.drawn = null; }
     else if (++clear === 2) { rec.drawn = performance.now(); }
     requestAnimationFrame(frame);
   };
@@ -142,7 +140,6 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     while True:
         page.wait_for_timeout(250)
         state = page.evaluate(f"""() => ({{now: performance.now(), drawn: window.__bench.drawn,
-            lacking: window.__bench.lacking,
             recv: window.__bench.recv.slice({js_recv}), sent: window.__bench.sent.slice({js_sent})}})""")
         kinds = [k for k, _ in wire.received[py_recv:py_recv + len(state["recv"])]]
         counted = [e for e, k in zip(state["recv"], kinds, strict=False) if k not in IGNORED_KINDS]

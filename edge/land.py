@@ -96,7 +96,9 @@ def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
     st.subheader(edge.t("land_filters"))
     chosen = st.multiselect(S.column_label("parcels", "village_code", lang), list(o.villages),
                             format_func=o.villages.get, key=K_VILLAGE, placeholder=everything)
-    in_villages = sorted(p for c in chosen for p in o.parks_of.get(c, ())) if chosen else list(o.parks)
+    in_villages = [p for c in chosen for p in o.parks_of.get(c, ())] if chosen else list(o.parks)
+    if len(chosen) > 1:  # each village's parks are in id order already
+        in_villages.sort()
     ss[K_PARK] = [p for p in ss.get(K_PARK, []) if p in in_villages]
     st.multiselect(S.column_label("parcels", "park_id", lang),
                    list(dict.fromkeys([*ss[K_PARK], *in_villages[:PARK_OPTION_LIMIT]])), key=K_PARK,

@@ -188,8 +188,10 @@ def _text(value: object) -> str:
     return "—" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
 
 
-def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
-    """Parcels filled by the status they show on the map's day, with their tooltip fields."""
+def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str,
+                 rings: list[list[list[float]]] | None = None) -> pdk.Layer:
+    """Parcels filled by the status they show on the map's day, with their tooltip fields (rings:
+    maps.rings of df's geometry when the caller has them already, for the parcels' edges)."""
     labels = {code: S.RELEASE_STATUS.label(code, lang) for code in S.RELEASE_STATUS.codes}
     released = pd.to_datetime(df["released_on"])
     dates = released.dt.strftime("%Y-%m-%d").where(released.notna(), "—").tolist()
@@ -200,7 +202,7 @@ def parcel_layer(df: pd.DataFrame, *, lang: str, layer_id: str) -> pdk.Layer:
         for pid, name, park, vil, area, status, day, ring in zip(
             df["parcel_id"].astype(str).tolist(), df["name"].tolist(), df["park_name"].tolist(),
             df["village_zh" if lang == "zh" else "village_en"].tolist(), df["area_m2"].astype(float).tolist(),
-            df["release_status"].tolist(), dates, maps.rings(df["wkb"]), strict=True)
+            df["release_status"].tolist(), dates, maps.rings(df["wkb"]) if rings is None else rings, strict=True)
     ]
     return maps.filled_polygons(rows, layer_id=layer_id)
 
@@ -286,9 +288,9 @@ def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, l
     parks_df = None
     if md.level == "parcel":
         # parcels are told apart by a thin white edge, drawn as lines (maps.line_layer says why)
-        base = [layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id), bm),
-                layer_json(maps.line_layer(maps.rings(md.frame["wkb"]), layer_id="parcel-edges",
-                                           color=PARCEL_EDGE, width_px=0.5), bm)]
+        rings = maps.rings(md.frame["wkb"])
+        base = [layer_json(parcel_layer(md.frame, lang=lang, layer_id=layer_id, rings=rings), bm),
+                layer_json(maps.line_layer(rings, layer_id="parcel-edges", color=PARCEL_EDGE, width_px=0.5), bm)]
         parks_df = land.park_outlines(cur, filters=filters)
         if len(parks_df):
             base.append(layer_json(maps.outline_layer(parks_df, layer_id="park-outlines", color=maps.PARK_LINE,

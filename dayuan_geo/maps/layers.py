@@ -144,12 +144,13 @@ def line_layer(rings: Iterable[list[list[float]]], *, layer_id: str, color: list
     segments takes about a tenth of that.
     """
     parts = [np.asarray(r, dtype=float)[:, :2] for r in rings if len(r) > 1]
-    segments = (np.concatenate([np.hstack([p[:-1], p[1:]]) for p in parts]) if parts
-                else np.empty((0, 4)))
+    if not parts:
+        parts = [np.empty((1, 2))]  # no segment
+    segments = np.round(np.concatenate([np.hstack([p[:-1], p[1:]]) for p in parts]), COORD_DIGITS)
     # each edge from its smaller end, so the same edge walked either way is one row
     flip = (segments[:, 0] > segments[:, 2]) | ((segments[:, 0] == segments[:, 2]) & (segments[:, 1] > segments[:, 3]))
     segments[flip] = segments[flip][:, [2, 3, 0, 1]]
-    segments = np.unique(np.round(segments, COORD_DIGITS), axis=0) if len(segments) else segments
+    segments = np.unique(segments, axis=0)
     data = [{"s": [x0, y0], "t": [x1, y1]} for x0, y0, x1, y1 in segments.tolist()]
     return pdk.Layer(
         "LineLayer",
