@@ -106,6 +106,7 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("DAYUAN_IMPORT_MAX_AREA_SHARE", _positive, None,
              "share of the street's area above which an imported parcel or park is a row error"),
     Variable("DAYUAN_MAP_POLYGON_BUDGET", _whole(1), None, "polygons a map may send"),
+    Variable("DAYUAN_MAP_POINT_BUDGET", _whole(1), None, "firms a map draws one by one (beyond, counted per square)"),
     Variable("DAYUAN_SCREEN_ROWS", _whole(1), 1_000,
              "rows a table on screen sends (exports hold every row; 5,000 rows are about 1 MB of page)"),
     Variable("DAYUAN_CONFIG", _path, None, "the site configuration (default: config/dayuan.toml)"),

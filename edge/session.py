@@ -23,6 +23,7 @@ LANG_NAMES = {"zh": "中文", "en": "English"}
 USER_KEY = "_dayuan_signed_in"  # set only by sign_in() after a password check; no widget uses it
 BROWSER_KEY = "_dayuan_browser_request"  # a one-time address for the browser (session cookie in or out)
 LOGIN_PATH = "login"
+ROUTED = "_routed"  # set by the router (allowed_pages): this session has had its navigation
 
 
 def lang() -> str:
@@ -59,8 +60,10 @@ def through_router() -> None:
 
     Until app.py has called st.navigation once in the process, Streamlit treats the pages/ folder as
     its old multipage app and runs a page file named in the URL directly, without the router: the
-    first request after a start could open /firms unsigned. Unless this person may open that page,
-    such a run is cut short here and rerun through app.py. (AppTest starts every run that way.)
+    first request after a start could open /firms unsigned, and whoever opened it would keep the
+    pages folder's own navigation (its file names: "app", "not allowed"). A session's first run, and
+    any run of a page this person may not open, is cut short here and rerun through app.py, which
+    marks the session (ROUTED). (AppTest starts every run that way.)
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -77,6 +80,8 @@ def through_router() -> None:
     if script is None or Path(str(script)).resolve() == Path(ctx.main_script_path).resolve():
         return  # the router itself: it calls st.navigation, which leaves the pages-folder mode
     PagesManager.uses_pages_directory = False
+    if not st.session_state.get(ROUTED):
+        st.rerun()  # this session's first run: through app.py, for its titled navigation too
     url_path = info.get("url_pathname") or Path(str(script)).stem
     if url_path == LOGIN_PATH:
         return
@@ -221,6 +226,7 @@ def allowed_pages(pages: list) -> list:
                              allowed=settings.get("DAYUAN_ALLOWED_HOSTS")):
         st.error(t("host_refused"))
         st.stop()
+    st.session_state[ROUTED] = True
     pages = with_aliases(pages)
     who = identity()
     if who is None:

@@ -60,7 +60,8 @@ with st.expander(edge.t("fs_filters"), expanded=True):
                                 placeholder=edge.t("fs_all"))
 where = {"villages": tuple(chosen_villages), "grids": tuple(chosen_grids), "industries": tuple(industries)}
 risky = edge.shared(views.risky_firms_view, role=role, as_of=as_of, lang=lang, risk_levels=tuple(levels),
-                   statuses=tuple(statuses), layer_id=RISKY_LAYER, **where)  # the list and its map layer
+                   statuses=tuple(statuses), layer_id=RISKY_LAYER, point_budget=mapdata.point_budget(),
+                   **where)  # the list and its map layer (a marker a firm, or a bubble per square)
 firms = risky.frame
 filters = {"risk_level": levels, "list_status": statuses, **{k_: list(v) for k_, v in where.items()}}
 gist = ([villages.get(v) for v in chosen_villages], [S.RISK_LEVEL.label(c, lang) for c in levels]
@@ -112,7 +113,7 @@ if tab["map"]:
                           budget=budget, layer_id="release-parcels")
         context = edge.shared(views.map_context, lang=lang, budget=budget)
         layers = [land.layer, *context.layers]
-        points = [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
+        points = risky.legend_points(lang) or [(S.RISK_LEVEL.label(c, lang), maps.RISK_COLORS[c]) for c in levels]
         if show_ordinary:
             n_ordinary = edge.query(safety.ordinary_firm_count, **where)
             if n_ordinary > safety.DENSITY_THRESHOLD:
@@ -122,7 +123,7 @@ if tab["map"]:
                 ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
                 layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
                 points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
-        if len(near_view.near.firms):
+        if len(near_view.near.firms) and not risky.clustered:  # rings around squares would ring nobody
             layers.append(near_view.rings)
             points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
         layers.append(risky.layer)
@@ -139,7 +140,7 @@ if tab["map"]:
         st.markdown(maps.legend_html(items + context.legend_items(lang), points=points, lang=lang,
                                      scale=(view.latitude, view.zoom)), unsafe_allow_html=True)
         st.caption(edge.t("fs_map_caption"))
-        for note in (mapdata.caption(land, lang), context.caption(lang)):
+        for note in (risky.caption(lang), mapdata.caption(land, lang), context.caption(lang)):
             if note:
                 st.caption(note)
         if risky.brief:

@@ -8,7 +8,11 @@ $DAYUAN_MAP_POLYGON_BUDGET) it gets them one by one; over it, summed by park (pa
 coloured by the share of area released), and when even the parks exceed the budget, summed on a
 square grid whose cell is the smallest that fits. The overview, the firms page and the land
 explorer all take their parcels from here, so the same selection draws the same way everywhere.
-The returned `MapData` says which level it drew, so the page can say so (`caption`, `legend_items`).
+Firms are points, and points have a budget of their own (DEFAULT_POINT_BUDGET, or
+$DAYUAN_MAP_POINT_BUDGET): software WebGL shades every pixel of every marker, and 27,000 markers
+with their near-land rings take 6 s to draw; beyond it a map draws one bubble per square
+(`safety.views.risky_firms_view`). The returned `MapData` says which level it drew, so the page
+can say so (`caption`, `legend_items`).
 Pages take `parcel_view`, the same with its layer built, through `edge.query` so reruns reuse it;
 `deck` sends the result as compact JSON (pydeck indents its JSON and escapes every Chinese
 character, doubling the bytes).
@@ -43,12 +47,19 @@ SHARE_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 _NONE_COLOR = np.array(maps.STATUS_COLORS["not_started"], dtype=float)
 _ALL_COLOR = np.array(maps.STATUS_COLORS["released"], dtype=float)
 BUDGET_ENV = "DAYUAN_MAP_POLYGON_BUDGET"
+DEFAULT_POINT_BUDGET = 5_000
+POINT_BUDGET_ENV = "DAYUAN_MAP_POINT_BUDGET"
 DEFAULT_ZOOM = 12.3  # a map with nothing to frame opens on the street at this zoom
 
 
 def polygon_budget() -> int:
     """The polygons a map may send: $DAYUAN_MAP_POLYGON_BUDGET if set, else DEFAULT_POLYGON_BUDGET."""
     return settings.get(BUDGET_ENV) or DEFAULT_POLYGON_BUDGET
+
+
+def point_budget() -> int:
+    """The firm markers a map may draw: $DAYUAN_MAP_POINT_BUDGET if set, else DEFAULT_POINT_BUDGET."""
+    return settings.get(POINT_BUDGET_ENV) or DEFAULT_POINT_BUDGET
 
 
 @dataclass(frozen=True)

@@ -79,13 +79,32 @@ def square_cells(
         """,  # noqa: S608 - released is one of two constants above
         {**params, **extra, "c": float(cell)},
     ).df()
-    x0 = df["ix"].to_numpy(dtype=float) * cell / kx
-    y0 = df["iy"].to_numpy(dtype=float) * cell / M_PER_DEG_LAT
+    df["polygon"] = square_rings(df["ix"].to_numpy(), df["iy"].to_numpy(), cell=cell, kx=kx)
+    df["id"] = [f"{i}:{j}" for i, j in zip(df["ix"], df["iy"], strict=True)]
+    return with_share(df.drop(columns=["ix", "iy"])), int(cell)
+
+
+def square_rings(ix: np.ndarray, iy: np.ndarray, *, cell: float, kx: float) -> list:
+    """The closed lon/lat ring of each cell (ix, iy) of size cell metres (kx: metres per degree of
+    longitude at the cells' latitude)."""
+    x0 = np.asarray(ix, dtype=float) * cell / kx
+    y0 = np.asarray(iy, dtype=float) * cell / M_PER_DEG_LAT
     dx, dy = cell / kx, cell / M_PER_DEG_LAT
     corners = np.stack(
         [np.stack([x0 + u * dx, y0 + v * dy], axis=-1) for u, v in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))],
         axis=1,
     )
-    df["polygon"] = np.round(corners, COORD_DIGITS).tolist()
-    df["id"] = [f"{i}:{j}" for i, j in zip(df["ix"], df["iy"], strict=True)]
-    return with_share(df.drop(columns=["ix", "iy"])), int(cell)
+    return np.round(corners, COORD_DIGITS).tolist()
+
+
+def point_cells(lon: np.ndarray, lat: np.ndarray, *, budget: int,
+                sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Points on the smallest square cell of sizes (metres) that gives at most budget cells: each
+    point's cell index (ix, iy) and the size (the largest size when none does)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    kx = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat.mean()) if len(lat) else 0.0))
+    for cell in sizes:
+        ix, iy = np.floor(lon * kx / cell).astype(np.int64), np.floor(lat * M_PER_DEG_LAT / cell).astype(np.int64)
+        if len(np.unique(np.stack([ix, iy], axis=1), axis=0)) <= budget:
+            break
+    return ix, iy, int(cell)

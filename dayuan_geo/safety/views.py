@@ -21,6 +21,7 @@ import pydeck as pdk
 from dayuan_geo import chartstyle, uscc
 from dayuan_geo import schema as S
 from dayuan_geo.maps import budget as mapdata
+from dayuan_geo.maps import cells
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.overview import queries
 from dayuan_geo.safety import inspections
@@ -248,11 +249,65 @@ FIRM_TOOLTIP_BUDGET = 10_000  # firm points drawn with full tooltips; beyond, br
 
 @dataclass(frozen=True)
 class RiskyFirms:
-    """The risky firms the filters select: the list (`frame`, safety.risky_firms) and its map layer."""
+    """The risky firms the filters select: the list (`frame`, safety.risky_firms) and its map layer,
+    one marker a firm within the point budget, else one bubble per square (`cell_m`, `cells`)."""
 
     frame: pd.DataFrame
     layer: pdk.Layer
     brief: bool  # tooltips cut to name, level and status: more firms than the tooltip budget
+    cell_m: int | None = None  # the squares' side when the firms are summed on squares
+    cells: int = 0
+    budget: int = mapdata.DEFAULT_POINT_BUDGET  # the firms the map would have drawn one by one
+
+    @property
+    def clustered(self) -> bool:
+        return self.cell_m is not None
+
+    def caption(self, lang: str = "zh") -> str | None:
+        """What the map shows instead of each firm, and how to see them one by one; None when it
+        draws every firm."""
+        if not self.clustered:
+            return None
+        return t("fs_clusters_caption", lang, n=f"{len(self.frame):,}", budget=f"{self.budget:,}",
+                 cells=f"{self.cells:,}", size=f"{self.cell_m:,}")
+
+    def legend_points(self, lang: str = "zh") -> list[tuple[str, list[int]]]:
+        if not self.clustered:
+            return []
+        return [(t("fs_legend_cluster", lang), maps.RISK_COLORS["blacklisted"]),
+                (t("fs_legend_cluster_high", lang), maps.RISK_COLORS["high_risk"])]
+
+
+CLUSTER_LAYER = "risky-firm-squares"
+
+
+def cluster_layer(df: pd.DataFrame, *, budget: int, lang: str = "zh",
+                  layer_id: str = CLUSTER_LAYER) -> tuple[pdk.Layer, int, int]:
+    """The firms of df summed on the smallest square (mapdata.CELL_SIZES_M) giving at most budget
+    squares: one bubble each at its firms' mean position, its area growing with their number, red
+    when the square holds a blacklisted firm; the layer, the squares and their side in metres."""
+    ix, iy, cell = cells.point_cells(df["lon"], df["lat"], budget=budget, sizes=mapdata.CELL_SIZES_M)
+    grouped = pd.DataFrame({"ix": ix, "iy": iy, "lon": df["lon"].to_numpy(dtype=float),
+                            "lat": df["lat"].to_numpy(dtype=float),
+                            "black": (df["risk_level"] == "blacklisted").to_numpy(),
+                            "high": (df["risk_level"] == "high_risk").to_numpy()})
+    sq = grouped.groupby(["ix", "iy"], sort=True).agg(lon=("lon", "mean"), lat=("lat", "mean"),
+                                                      firms=("lon", "size"), black=("black", "sum"),
+                                                      high=("high", "sum")).reset_index()
+    head = (t("tt_cell", lang), t("cell_size", lang, size=f"{cell:,}"))
+    data = pd.DataFrame({
+        "position": [[round(x, 6), round(y, 6)] for x, y in zip(sq["lon"], sq["lat"], strict=True)],
+        "radius": np.round(np.minimum(4 + 1.6 * np.sqrt(sq["firms"].to_numpy(dtype=float)), 22), 1),
+        "color": [maps.RISK_COLORS["blacklisted" if b else "high_risk"] for b in sq["black"]],
+        "tooltip": [maps.tooltip_rows([head, (t("fs_tt_risky_here", lang), f"{n:,}"),
+                                       (t("kpi_blacklisted", lang), f"{b:,}"), (t("kpi_high_risk", lang), f"{h:,}")])
+                    + "\n" + t("fs_tt_cluster_hint", lang)
+                    for n, b, h in zip(sq["firms"], sq["black"], sq["high"], strict=True)],
+    })
+    layer = pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position="position", get_radius="radius",
+                      radius_units=maps._quoted("pixels"), get_fill_color="color", opacity=0.75, stroked=True,
+                      get_line_color=[255, 255, 255, 255], line_width_min_pixels=1, pickable=True)
+    return layer, len(data), cell
 
 
 def risky_firms_view(
@@ -260,13 +315,19 @@ def risky_firms_view(
     risk_levels: tuple[str, ...] = safety.RISKY_LEVELS, statuses: tuple[str, ...] = (),
     villages: tuple[str, ...] = (), grids: tuple[str, ...] = (), industries: tuple[str, ...] = (),
     layer_id: str = "risky-firms", tooltip_budget: int = FIRM_TOOLTIP_BUDGET,
+    point_budget: int = mapdata.DEFAULT_POINT_BUDGET,
 ) -> RiskyFirms:
-    """safety.risky_firms with its point layer; above tooltip_budget firms the tooltips are brief
-    (26,875 full ones are 9 MB of map at scale L; the story on click has everything)."""
+    """safety.risky_firms with its map layer: a marker a firm up to point_budget firms (above
+    tooltip_budget with brief tooltips; the story on click has everything), else a bubble per
+    square (27,000 markers take 6 s to draw in software WebGL; no square is drawn at scale M)."""
     df = safety.risky_firms(cur, role=role, as_of=as_of, risk_levels=risk_levels, statuses=statuses,
                             villages=villages, grids=grids, industries=industries)
+    if len(df) > point_budget:
+        layer, n_cells, cell = cluster_layer(df, budget=point_budget, lang=lang)
+        return RiskyFirms(df, layer, False, cell, n_cells, point_budget)
     brief = len(df) > tooltip_budget
-    return RiskyFirms(df, maps.firms_layer(df, lang=lang, layer_id=layer_id, brief=brief), brief)
+    return RiskyFirms(df, maps.firms_layer(df, lang=lang, layer_id=layer_id, brief=brief), brief,
+                      budget=point_budget)
 
 
 @dataclass(frozen=True)

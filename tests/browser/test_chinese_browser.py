@@ -107,3 +107,25 @@ def test_chinese_ui_has_no_stray_latin_words(served, page, user, paths):
     import json
     (SCREENSHOTS / f"chinese-stray-{user}.json").write_text(json.dumps(stray, ensure_ascii=False, indent=1))
     assert not stray, stray
+
+
+def test_a_link_opened_first_after_a_start_gets_the_titled_navigation(demo_dir, browser, page):
+    """The first request after a start runs the page file named in the URL outside the router
+    (Streamlit's pages-folder mode); it is rerun through app.py, so that visitor, too, gets the
+    Chinese navigation and the page their link named, with its query, not the folder's file names."""
+    server = AppServer(demo_dir)  # a server of its own: nobody has opened a page of it yet
+    try:
+        page.goto(server.url + "/firms?tab=list")
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.wait_for(timeout=120_000)
+        page.get_by_text("黑榜、高危企业与安全巡查").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        links = nav.inner_text()
+        for title in ("总览", "土地释放", "整治进展", "企业与安全"):
+            assert title in links, links
+        for file_name in ("not allowed", "login", "app", "audit"):
+            assert file_name not in links.split("\n"), links
+        assert "tab=list" in page.url
+        assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the list tab the link named
+    finally:
+        server.stop()

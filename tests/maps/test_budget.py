@@ -198,3 +198,21 @@ def test_only_parcels_are_drawn_with_edges_and_every_edge_is_a_straight_segment(
                 xy = [(round(x, 6), round(y, 6)) for x, y in ring.coords]
                 sides |= {tuple(sorted(pair)) for pair in itertools.pairwise(xy)}
             assert drawn == sides
+
+
+def test_points_go_on_the_smallest_square_that_keeps_within_the_budget():
+    """Forty points 300 m apart eastward (laid out in EPSG:4547): squares of 125 or 250 m hold one
+    each; 500 m squares hold 24 or more (over a budget of 20); 1,000 m squares hold 12 or 13."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from dayuan_geo.maps import cells
+
+    to_lonlat = Transformer.from_crs("EPSG:4547", "EPSG:4326", always_xy=True)
+    lon, lat = to_lonlat.transform(np.full(40, 452_000.0) + 300.0 * np.arange(40), np.full(40, 2_566_000.0))
+    sizes = (125, 250, 500, 1_000, 2_000)
+    ix, iy, size = cells.point_cells(lon, lat, budget=40, sizes=sizes)
+    assert size == 125 and len(set(zip(ix, iy, strict=True))) == 40
+    ix, iy, size = cells.point_cells(lon, lat, budget=20, sizes=sizes)
+    assert size == 1_000 and 12 <= len(set(zip(ix, iy, strict=True))) <= 14
+    assert cells.point_cells(lon, lat, budget=1, sizes=sizes)[2] == 2_000  # the largest when none fits

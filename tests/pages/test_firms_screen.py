@@ -109,6 +109,53 @@ def test_values_in_closed_tabs_survive_and_the_map_rings_the_near_firms(app_env)
     assert rings(at) == len(firms_near(app_env, distance_m=500, statuses=("released",)))
 
 
+def layers_of(at: AppTest) -> dict[str, dict]:
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    return {layer["id"]: layer for layer in spec["layers"]}
+
+
+def test_within_the_point_budget_the_map_draws_each_risky_firm(app_env):
+    layers = layers_of(run_page())
+    risky = risky_firms(app_env)
+    assert sorted(row["firm_id"] for row in layers["risky-firms"]["data"]) == sorted(risky["firm_id"])
+    assert "risky-firm-squares" not in layers
+
+
+def test_beyond_the_point_budget_the_map_sums_the_firms_on_squares(app_env, monkeypatch):
+    """Software WebGL shades every pixel of every marker: 27,000 firms and their rings took 6 s. Over
+    DAYUAN_MAP_POINT_BUDGET the map draws a bubble per square instead, and says so; the firms add up."""
+    monkeypatch.setenv("DAYUAN_MAP_POINT_BUDGET", "10")
+    at = run_page()
+    assert not at.exception
+    layers = layers_of(at)
+    assert "risky-firms" not in layers and "near-land-firms" not in layers  # rings would ring nobody
+    squares = layers["risky-firm-squares"]["data"]
+    assert 0 < len(squares) <= 10
+    risky = risky_firms(app_env)
+
+    def count(tip: str, label: str) -> int:
+        return int(next(line for line in tip.split("\n") if line.startswith(label + ":")).split(":")[1]
+                   .replace(",", ""))
+
+    assert sum(count(sq["tooltip"], "风险企业") for sq in squares) == len(risky)
+    assert sum(count(sq["tooltip"], "黑榜企业") for sq in squares) == int((risky["risk_level"] == "blacklisted").sum())
+    assert sum(count(sq["tooltip"], "高危企业") for sq in squares) == int((risky["risk_level"] == "high_risk").sum())
+    for sq in squares:  # red where a square holds a blacklisted firm, orange where only high-risk ones
+        assert sq["color"][:3] == ([215, 25, 28] if count(sq["tooltip"], "黑榜企业") else [253, 141, 60])
+        assert count(sq["tooltip"], "风险企业") == count(sq["tooltip"], "黑榜企业") + count(sq["tooltip"], "高危企业")
+    west, south, east, north = risky.total_bounds
+    for sq in squares:
+        lon, lat = sq["position"]
+        assert west - 1e-6 <= lon <= east + 1e-6 and south - 1e-6 <= lat <= north + 1e-6
+    caption = " ".join(c.value for c in at.caption)
+    assert f"风险企业 {len(risky):,} 家，超过地图逐家显示的上限 10 家" in caption
+    assert f"按 {len(squares):,} 个" in caption
+    legend = " ".join(m.value for m in at.markdown)
+    assert "风险企业方格汇总（有黑榜）" in legend
+    list_tab = open_tab(at, "list")  # the list still holds every firm
+    assert len(list_tab.dataframe[0].value) == len(risky)
+
+
 def test_a_cut_table_says_its_total(app_env, monkeypatch):
     monkeypatch.setenv("DAYUAN_SCREEN_ROWS", "10")
     at = open_tab(run_page(), "list")
