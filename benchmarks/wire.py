@@ -51,14 +51,17 @@ RECORDER_JS = """
   }
   const seen = (el) => { const r = el.getBoundingClientRect();
                          return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
-  const lacking = (sel, done) => [...document.querySelectorAll(sel)].filter((el) => seen(el) && !done(el)).length;
+  const lacking = (sel, done, where) =>
+    [...document.querySelectorAll(sel)].filter((el) => where(el) && !done(el)).length;
+  const missing = (where) => lacking('[data-testid="stSkeleton"]', () => false, where)
+      + lacking('[data-testid="stDeckGlJsonChart"]', (el) => (el.querySelector("canvas") || {}).__drawn, where)
+      + lacking('[data-testid="stPlotlyChart"]', (el) => el.querySelector(".main-svg"), where)
+      + lacking('[data-testid="stDataFrame"]', (el) => el.querySelector("canvas"), where);
+  // the whole page, below the first screen too (what is laid out: a closed tab's content is not)
+  rec.wholePageLacking = () => missing((el) => el.getBoundingClientRect().width > 0);
   let clear = 0;
   const frame = () => {
-    const missing = lacking('[data-testid="stSkeleton"]', () => false)
-      + lacking('[data-testid="stDeckGlJsonChart"]', (el) => (el.querySelector("canvas") || {}).__drawn)
-      + lacking('[data-testid="stPlotlyChart"]', (el) => el.querySelector(".main-svg"))
-      + lacking('[data-testid="stDataFrame"]', (el) => el.querySelector("canvas"));
-    if (missing) { clear = 0; rec.drawn = null; }
+    if (missing(seen)) { clear = 0; rec.drawn = null; }
     else if (++clear === 2) { rec.drawn = performance.now(); }
     requestAnimationFrame(frame);
   };
