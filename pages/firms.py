@@ -105,7 +105,6 @@ if tab["near"]:
 # ---- map ----------------------------------------------------------------------------------------
 if tab["map"]:
     with tab["map"]:
-        near_view = edge.shared(views.near_land_view, **near_args)  # the map rings the near-land firms
         show_ordinary = st.toggle(edge.t("fs_show_ordinary"), key="show_ordinary")
         # the land within the polygon budget (parks or grid cells beyond it), outlines within it too
         budget = mapdata.polygon_budget()
@@ -123,7 +122,10 @@ if tab["map"]:
                 ordinary = edge.query(safety.ordinary_firm_points, role=role, **where)
                 layers.append(maps.firms_layer(ordinary, lang=lang, layer_id=ORDINARY_LAYER, radius_px=4))
                 points.append((S.RISK_LEVEL.label("normal", lang), maps.RISK_COLORS["normal"]))
-        if len(near_view.near.firms) and not risky.clustered:  # rings around squares would ring nobody
+        # the map rings the near-land firms; not around squares (they would ring nobody), so then
+        # the near-land join is not asked for
+        near_view = None if risky.clustered else edge.shared(views.near_land_view, **near_args)
+        if near_view is not None and len(near_view.near.firms):
             layers.append(near_view.rings)
             points.append((edge.t("fs_legend_near", d=distance), [123, 50, 148]))
         layers.append(risky.layer)

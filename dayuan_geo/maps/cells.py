@@ -18,6 +18,11 @@ M_PER_DEG_LON_EQUATOR = 111_320.0
 COORD_DIGITS = 6
 
 
+def m_per_deg_lon(lat: float) -> float:
+    """Metres per degree of longitude at latitude lat (the squares' local scale)."""
+    return M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
+
+
 def with_share(df: pd.DataFrame) -> pd.DataFrame:
     """Adds `share`: released_m2 over area_m2 (0 where there is no area)."""
     area = df["area_m2"].to_numpy(dtype=float)
@@ -46,7 +51,7 @@ def square_cells(
     lat0 = cur.execute(
         f"SELECT avg((ST_YMin(geometry) + ST_YMax(geometry)) / 2) FROM ({source})", params  # noqa: S608
     ).fetchone()[0]
-    kx = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat0 or 0.0)))
+    kx = m_per_deg_lon(float(lat0 or 0.0))
     centres = f"""
         SELECT (ST_XMin(geometry) + ST_XMax(geometry)) / 2 * $kx AS x,
                (ST_YMin(geometry) + ST_YMax(geometry)) / 2 * $ky AS y,
@@ -102,7 +107,7 @@ def point_cells(lon: np.ndarray, lat: np.ndarray, *, budget: int,
     """Points on the smallest square cell of sizes (metres) that gives at most budget cells: each
     point's cell index (ix, iy) and the size (the largest size when none does)."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    kx = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat.mean()) if len(lat) else 0.0))
+    kx = m_per_deg_lon(float(lat.mean()) if len(lat) else 0.0)
     for cell in sizes:
         ix, iy = np.floor(lon * kx / cell).astype(np.int64), np.floor(lat * M_PER_DEG_LAT / cell).astype(np.int64)
         if len(np.unique(np.stack([ix, iy], axis=1), axis=0)) <= budget:
