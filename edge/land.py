@@ -35,6 +35,7 @@ K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER = "land_village", "land_park", "land
 K_DATES, K_AREA, K_Q, K_MONTH, K_DIST = "land_released", "land_area", "land_q", "land_month", "land_dist"
 K_SORT, K_DESC, K_PARCEL, K_GEN, K_URL = "land_sort", "land_desc", "land_parcel", "_land_gen", "_land_url"
 K_TAB, K_LAYER, K_MAP, K_BELOW = "land_story_tab", "_land_layer", "land_map", "land_below"
+K_PARK_FIND = "land_park_find"  # a helper of the park list, not a filter: not in the URL
 WIDGET_KEYS = (K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER, K_DATES, K_AREA, K_Q, K_MONTH, K_SORT, K_DESC)
 
 
@@ -96,15 +97,22 @@ def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
     st.subheader(edge.t("land_filters"))
     chosen = st.multiselect(S.column_label("parcels", "village_code", lang), list(o.villages),
                             format_func=o.villages.get, key=K_VILLAGE, placeholder=everything)
-    in_villages = [p for c in chosen for p in o.parks_of.get(c, ())] if chosen else list(o.parks)
-    if len(chosen) > 1:  # each village's parks are in id order already
-        in_villages.sort()
-    ss[K_PARK] = [p for p in ss.get(K_PARK, []) if p in in_villages]
+    in_villages = o.parks_in(chosen)
+    allowed = set(in_villages)
+    ss[K_PARK] = [p for p in ss.get(K_PARK, []) if p in allowed]
+    # a list of tens of thousands of parks is more than a browser should be sent: beyond the limit a
+    # box finds parks by part of their name or id, and the list offers what it found
+    find = st.text_input(edge.t("land_park_find"), key=K_PARK_FIND, max_chars=F.MAX_SEARCH_CHARS,
+                         placeholder=edge.t("land_park_find_placeholder"),
+                         help=edge.t("land_park_find_help", n=f"{len(in_villages):,}", limit=f"{PARK_OPTION_LIMIT:,}")
+                         ) if len(in_villages) > PARK_OPTION_LIMIT else ""
+    found = o.parks_matching(in_villages, find)
     st.multiselect(S.column_label("parcels", "park_id", lang),
-                   list(dict.fromkeys([*ss[K_PARK], *in_villages[:PARK_OPTION_LIMIT]])), key=K_PARK,
+                   list(dict.fromkeys([*ss[K_PARK], *found[:PARK_OPTION_LIMIT]])), key=K_PARK,
                    format_func=lambda p: f"{o.parks.get(p, p)} · {p}", placeholder=everything,
-                   help=edge.t("land_park_help", n=f"{PARK_OPTION_LIMIT:,}")
-                   if len(in_villages) > PARK_OPTION_LIMIT else None)
+                   help=edge.t("land_park_help", n=f"{len(found):,}", limit=f"{PARK_OPTION_LIMIT:,}")
+                   if len(found) > PARK_OPTION_LIMIT else edge.t("land_park_found", n=f"{len(found):,}")
+                   if find else None)
     for column, enum, key in (("release_status", S.RELEASE_STATUS, K_STATUS), ("planned_use", S.LAND_USE, K_USE),
                               ("ownership", S.OWNERSHIP, K_OWNER)):
         st.multiselect(S.column_label("parcels", column, lang), list(enum.codes), key=key,

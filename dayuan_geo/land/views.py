@@ -66,6 +66,20 @@ class FilterChoices:
     def latest(self) -> str:
         return self.months[-1]
 
+    def parks_in(self, villages: list[str] | tuple[str, ...]) -> list[str]:
+        """The parks of these villages (every park when none is chosen), in id order."""
+        if not villages:
+            return list(self.parks)
+        found = [p for code in villages for p in self.parks_of.get(code, ())]
+        return sorted(found) if len(villages) > 1 else found
+
+    def parks_matching(self, parks: list[str], find: str) -> list[str]:
+        """Those of parks whose name or id holds find, ignoring case and spaces at the ends."""
+        needle = " ".join(str(find).split()).lower()
+        if not needle:
+            return parks
+        return [p for p in parks if needle in p.lower() or needle in str(self.parks.get(p, "")).lower()]
+
 
 def filter_choices(cur, *, as_of: dt.date, lang: str) -> FilterChoices:
     opts = land.filter_options(cur)

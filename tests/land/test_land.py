@@ -589,6 +589,41 @@ def test_big_selection_is_drawn_by_park_and_said_so(app_env, files, monkeypatch)
     assert any("方格汇总" in i.value for i in at.info)
 
 
+def test_a_park_beyond_the_list_is_found_by_part_of_its_name(app_env, files, monkeypatch):
+    """Villages at scale L hold 48,000 parks and the list sends 3,000: the finder lists the rest."""
+    import edge.land
+
+    monkeypatch.setattr(edge.land, "PARK_OPTION_LIMIT", 3)
+    parks = files["parks"].sort_values("park_id")
+    mine = parks[parks["village_code"] == MI_LONG]
+    assert len(mine) > 3
+    target = mine.iloc[-1]  # the last by id: not among the first three listed
+    at = run_page({"village": [MI_LONG]})
+    assert not at.exception
+    box = at.text_input(key="land_park_find")
+    assert box.label == "查找园区" and f"{len(mine):,} 个园区" in box.help
+    listed = at.multiselect(key="land_park").options
+    assert len(listed) == 3 and not any(target["park_id"] in o for o in listed)
+    assert "列出前 3 个" in at.multiselect(key="land_park").help
+
+    box.input(f" {target['name'][:-1]} ").run()  # part of the name, with the spaces a paste brings
+    assert not at.exception
+    listed = at.multiselect(key="land_park").options
+    assert f"{target['name']} · {target['park_id']}" in listed
+    assert all(target["name"][:-1] in o for o in listed)
+    at.multiselect(key="land_park").select(target["park_id"]).run()
+    assert not at.exception
+    in_park = expected(files["parcels"], F.LandFilters(villages=(MI_LONG,), parks=(target["park_id"],)))
+    assert len(in_park) > 0 and metrics(at)["选中地块"] == f"{len(in_park)}"
+    assert url(at, "park") == [target["park_id"]]
+
+    # an id works too, and the park chosen stays listed whatever the finder holds
+    at.text_input(key="land_park_find").input(mine.iloc[0]["park_id"].lower()).run()
+    listed = at.multiselect(key="land_park").options
+    assert listed[0].endswith(target["park_id"]) and any(o.endswith(mine.iloc[0]["park_id"]) for o in listed)
+    assert at.multiselect(key="land_park").value == [target["park_id"]]
+
+
 def test_viewer_sees_no_firm_names_and_cannot_export(app_env, files):
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["role"] = "viewer"  # local mode previews a role this way
