@@ -21,7 +21,7 @@ from dayuan_geo.land import queries as land
 from dayuan_geo.land import story as land_story
 from dayuan_geo.land import url as U
 from dayuan_geo.land import views as land_views
-from dayuan_geo.land.views import FilterChoices
+from dayuan_geo.land.filters import FilterChoices
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps import view as map_view
@@ -107,12 +107,14 @@ def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
                          help=edge.t("land_park_find_help", n=f"{len(in_villages):,}", limit=f"{PARK_OPTION_LIMIT:,}")
                          ) if len(in_villages) > PARK_OPTION_LIMIT else ""
     found = o.parks_matching(in_villages, find)
+    park_help = None
+    if len(found) > PARK_OPTION_LIMIT:
+        park_help = edge.t("land_park_help", n=f"{len(found):,}", limit=f"{PARK_OPTION_LIMIT:,}")
+    elif find:
+        park_help = edge.t("land_park_found", n=f"{len(found):,}")
     st.multiselect(S.column_label("parcels", "park_id", lang),
                    list(dict.fromkeys([*ss[K_PARK], *found[:PARK_OPTION_LIMIT]])), key=K_PARK,
-                   format_func=lambda p: f"{o.parks.get(p, p)} · {p}", placeholder=everything,
-                   help=edge.t("land_park_help", n=f"{len(found):,}", limit=f"{PARK_OPTION_LIMIT:,}")
-                   if len(found) > PARK_OPTION_LIMIT else edge.t("land_park_found", n=f"{len(found):,}")
-                   if find else None)
+                   format_func=lambda p: f"{o.parks.get(p, p)} · {p}", placeholder=everything, help=park_help)
     for column, enum, key in (("release_status", S.RELEASE_STATUS, K_STATUS), ("planned_use", S.LAND_USE, K_USE),
                               ("ownership", S.OWNERSHIP, K_OWNER)):
         st.multiselect(S.column_label("parcels", column, lang), list(enum.codes), key=key,

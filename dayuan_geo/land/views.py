@@ -24,7 +24,7 @@ from pydeck.bindings.json_tools import default_serialize
 from dayuan_geo import schema as S
 from dayuan_geo.land import filters as F
 from dayuan_geo.land import queries as land
-from dayuan_geo.land.filters import LandFilters
+from dayuan_geo.land.filters import FilterChoices, LandFilters
 from dayuan_geo.land.story import parks_within, risky_firms_near, story_shapes
 from dayuan_geo.maps import basemap as B
 from dayuan_geo.maps import budget
@@ -44,41 +44,6 @@ PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, 
 # fit_view's default size, which the browser tests and the benchmark aim their clicks by.
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 410, 600
 VILLAGE_LABEL_PX, PARK_LABEL_PX = 14, 11
-
-
-@dataclass(frozen=True)
-class FilterChoices:
-    """What the land filters offer (queries.filter_options), labelled in one language: built once
-    per dataset version and language and shared (200,000 parks at scale L took 0.5 s a run)."""
-
-    months: list[str]
-    villages: dict[str, str]  # code -> name
-    village_codes: dict[str, str]  # zh or en name -> code, for links naming a village
-    parks: dict[str, str]  # park id -> name, in id order
-    parks_of: dict[str, list[str]]  # village code -> its park ids, in id order
-    date_lo: dt.date
-    date_hi: dt.date
-    area_lo: float
-    area_hi: float
-    parcels_total: int
-
-    @property
-    def latest(self) -> str:
-        return self.months[-1]
-
-    def parks_in(self, villages: list[str] | tuple[str, ...]) -> list[str]:
-        """The parks of these villages (every park when none is chosen), in id order."""
-        if not villages:
-            return list(self.parks)
-        found = [p for code in villages for p in self.parks_of.get(code, ())]
-        return sorted(found) if len(villages) > 1 else found
-
-    def parks_matching(self, parks: list[str], find: str) -> list[str]:
-        """Those of parks whose name or id holds find, ignoring case and spaces at the ends."""
-        needle = " ".join(str(find).split()).lower()
-        if not needle:
-            return parks
-        return [p for p in parks if needle in p.lower() or needle in str(self.parks.get(p, "")).lower()]
 
 
 def filter_choices(cur, *, as_of: dt.date, lang: str) -> FilterChoices:
