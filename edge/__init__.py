@@ -21,6 +21,7 @@ from .session import (
     identity,
     lang,
     oidc_enabled,
+    page_address,
     page_key,
     role,
     sign_in,
@@ -32,6 +33,7 @@ from .widgets import BASEMAP_KEY, basemap, export_buttons, phone_stamp, sidebar
 
 __all__ = [
     "BASEMAP_KEY", "LANG_KEY", "LANG_NAMES", "LOGIN_PATH", "USER_KEY", "Identity", "allowed_pages", "as_of",
-    "audit", "basemap", "client_ip", "export_buttons", "identity", "lang", "oidc_enabled", "page_key", "phone_stamp",
-    "pin", "query", "role", "shared", "sidebar", "sign_in", "sign_out", "store", "t", "user_name",
+    "audit", "basemap", "client_ip", "export_buttons", "identity", "lang", "oidc_enabled", "page_address",
+    "page_key", "phone_stamp", "pin", "query", "role", "shared", "sidebar", "sign_in", "sign_out", "store", "t",
+    "user_name",
 ]

@@ -5,7 +5,10 @@
 - every response says the app may be framed only by itself (X-Frame-Options, CSP frame-ancestors);
 - /_stcore/metrics answers only this machine;
 - a request whose Host header the app does not answer to is refused (DNS rebinding): loopback names
-  in local mode, $DAYUAN_ALLOWED_HOSTS with accounts.
+  in local mode, $DAYUAN_ALLOWED_HOSTS with accounts;
+- the overview's other addresses (/overview, /home) are sent on to the root, its own address, so the
+  navigation marks it as the page shown and Streamlit's English "page not found" never shows; a
+  page address of several segments goes to its first (page_redirect).
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ import logging
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from dayuan_geo import auth, sessions, settings
+from dayuan_geo import access, auth, sessions, settings
 
 _LOG = logging.getLogger("dayuan.http")
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1×1 transparent GIF
+# the overview answers at the root; its url_path (Streamlit reserves it) and its hidden twin's don't
+ROOT_ALIASES = frozenset({access.HOME, access.PAGE_ALIASES[access.HOME]})
+STREAMLIT_PATHS = frozenset({"_stcore", "static", "media", "component", "app", "_dayuan"})  # first segments
 FRAME_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
                  (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
@@ -60,6 +66,35 @@ def refuse_clear_cache() -> None:
     AppSession._handle_clear_cache_request = refused
 
 
+def page_redirect(path: str, query: bytes, *, document: bool) -> str | None:
+    """Where a browser asking for a page at path is sent instead, else None:
+
+    - the overview's other addresses (its url_path, which Streamlit reserves, and its hidden twin's)
+      go to the root, where the navigation marks it as the page shown;
+    - a page address of more than one segment (Streamlit's pages take one) goes to its first, where
+      a page or the page saying there is none answers: Streamlit would serve its page there with
+      every script's address wrong, a blank screen. Only a document (a page the browser opens) is
+      sent on; Streamlit's own paths are left alone.
+    """
+    parts = [p for p in path.split("/") if p]
+    suffix = f"?{query.decode('latin-1')}" if query else ""
+    if len(parts) == 1 and parts[0] in ROOT_ALIASES:
+        return "/" + suffix
+    if document and len(parts) > 1 and parts[0] not in STREAMLIT_PATHS:
+        return f"/{parts[0]}{suffix}"
+    return None
+
+
+def router_from_the_start() -> None:
+    """Run every session through app.py's st.navigation from the server's start. Until a script has
+    called st.navigation once in the process, Streamlit treats the pages/ folder as its old multipage
+    app: the first session after a start would open a page file directly (edge.session.through_router
+    reroutes it) and meet an address no page has with its own English "page not found" dialog."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 class Guard:
     """Host check, metrics for this machine only, and framing headers on every response."""
 
@@ -83,6 +118,12 @@ class Guard:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             return await PlainTextResponse("refused", status_code=403)(scope, receive, send)
+
+        document = headers.get("sec-fetch-dest") == "document" or headers.get("accept", "").startswith("text/html")
+        to = (page_redirect(scope["path"], scope.get("query_string", b""), document=document)
+              if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") else None)
+        if to is not None:
+            return await RedirectResponse(to, status_code=307)(scope, receive, send)
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":

@@ -24,6 +24,8 @@ USER_KEY = "_dayuan_signed_in"  # set only by sign_in() after a password check; 
 BROWSER_KEY = "_dayuan_browser_request"  # a one-time address for the browser (session cookie in or out)
 LOGIN_PATH = "login"
 ROUTED = "_routed"  # set by the router (allowed_pages): this session has had its navigation
+MISSING_KEY = "_dayuan_missing"  # addresses of this session that no page answers at
+MISSING_KEPT = 5
 
 
 def lang() -> str:
@@ -228,13 +230,14 @@ def allowed_pages(pages: list) -> list:
         st.stop()
     st.session_state[ROUTED] = True
     pages = with_aliases(pages)
+    missing = unknown_addresses(pages)
     who = identity()
     if who is None:
         # every page's address opens the sign-in form, so a shared link still works after signing in
         login = [st.Page("pages/login.py", title=t("page_login"), icon=":material/login:", url_path=LOGIN_PATH,
                          default=True)]
-        return login + [st.Page("pages/login.py", title=t("page_login"), url_path=page_key(p), visibility="hidden")
-                        for p in pages if page_key(p) != LOGIN_PATH]
+        return login + [st.Page("pages/login.py", title=t("page_login"), url_path=key, visibility="hidden")
+                        for key in [*(page_key(p) for p in pages), *missing] if key != LOGIN_PATH]
     if not access.is_role(who.role):
         st.error(t("no_role", name=who.name))
         if st.button(t("sign_out")):
@@ -248,7 +251,42 @@ def allowed_pages(pages: list) -> list:
     # Streamlit's "page not found" and a silent jump to the overview
     denied = [st.Page("pages/not_allowed.py", title=t("not_allowed_title"), url_path=page_key(p), visibility="hidden")
               for p in pages if p not in allowed]
-    return allowed + denied
+    # an address no page has (a mistyped or outdated link) says so in the user's language, where
+    # Streamlit would show its own English "page not found" dialog over the default page
+    unknown = [st.Page("pages/not_found.py", title=t("not_found_title"), url_path=key, visibility="hidden")
+               for key in missing]
+    return allowed + denied + unknown
+
+
+def _pages_manager() -> Any:
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:
+        return None
+    return getattr(get_script_run_ctx(), "pages_manager", None)
+
+
+def unknown_addresses(pages: list) -> list[str]:
+    """The addresses of this session no page of the app answers at (a mistyped or outdated link),
+    kept for the session so the page saying so still answers there on the runs that follow (a
+    language switch, the browser's back button send that page's hash, not its address). Streamlit
+    takes one path segment as a page's address; others find no page anyway."""
+    asked = str(getattr(_pages_manager(), "intended_page_name", "") or "").strip().strip("/")
+    known = {page_key(p) for p in pages} | {LOGIN_PATH, access.HOME}
+    seen = list(st.session_state.get(MISSING_KEY, ()))
+    if asked and "/" not in asked and asked not in known and asked not in seen:
+        seen = [*seen, asked][-MISSING_KEPT:]
+        st.session_state[MISSING_KEY] = seen
+    return [a for a in seen if a not in known]
+
+
+def page_address() -> str:
+    """The address of the page this run shows, as the browser's bar has it (without the leading /)."""
+    manager = _pages_manager()
+    if manager is None:
+        return ""
+    info = manager.get_pages().get(manager.current_page_script_hash) or {}
+    return str(info.get("url_pathname") or "")
 
 
 def with_aliases(pages: list) -> list:

@@ -44,18 +44,21 @@ def _require_browser():
 
 
 class AppServer:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+    """The app as `make run` serves it (server.py: the router with the session-cookie routes and the
+    HTTP rules), or another entry point (`streamlit run app.py` still works)."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, *, script: str = "server.py"):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "DAYUAN_DATA_DIR": str(data_dir), **(env or {})}
         self.log = open(PROJECT / "tests" / "artifacts" / f"streamlit-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(PROJECT / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(PROJECT / script),
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=PROJECT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 60
+        deadline = time.time() + 90
         while time.time() < deadline:
             try:
                 with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
@@ -64,7 +67,7 @@ class AppServer:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError("streamlit did not start within 60 s")
+        raise RuntimeError(f"{script} did not start within 90 s")
 
     def stop(self) -> None:
         self.proc.terminate()

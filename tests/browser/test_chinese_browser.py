@@ -110,10 +110,11 @@ def test_chinese_ui_has_no_stray_latin_words(served, page, user, paths):
 
 
 def test_a_link_opened_first_after_a_start_gets_the_titled_navigation(demo_dir, browser, page):
-    """The first request after a start runs the page file named in the URL outside the router
-    (Streamlit's pages-folder mode); it is rerun through app.py, so that visitor, too, gets the
-    Chinese navigation and the page their link named, with its query, not the folder's file names."""
-    server = AppServer(demo_dir)  # a server of its own: nobody has opened a page of it yet
+    """Served as `streamlit run app.py`, the first request after a start runs the page file named in
+    the URL outside the router (Streamlit's pages-folder mode; server.py turns that mode off at its
+    start); it is rerun through app.py, so that visitor, too, gets the Chinese navigation and the
+    page their link named, with its query, not the folder's file names."""
+    server = AppServer(demo_dir, script="app.py")  # a server of its own: nobody has opened a page of it yet
     try:
         page.goto(server.url + "/firms?tab=list")
         nav = page.locator('[data-testid="stSidebarNav"]')
@@ -127,5 +128,26 @@ def test_a_link_opened_first_after_a_start_gets_the_titled_navigation(demo_dir, 
             assert file_name not in links.split("\n"), links
         assert "tab=list" in page.url
         assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the list tab the link named
+    finally:
+        server.stop()
+
+
+def test_an_address_no_page_has_says_so_in_chinese_even_first_after_a_start(demo_dir, browser, page):
+    """The first link a fresh server (server.py, as `make run`) is asked for names no page: the page
+    saying so, in Chinese, at that address; never Streamlit's English "page not found" dialog."""
+    page.add_init_script("""new MutationObserver(() => {
+        if (document.querySelector('[role="dialog"]')) window.__dialogSeen = true;
+      }).observe(document, {childList: true, subtree: true});""")
+    server = AppServer(demo_dir)  # a server of its own: nobody has opened a page of it yet
+    try:
+        page.goto(server.url + "/no-such-page")
+        page.get_by_text("找不到此页面").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        assert "看板中没有地址为 /no-such-page 的页面" in page.inner_text('[data-testid="stMain"]')
+        assert not page.evaluate("() => window.__dialogSeen === true")
+        assert page.url.split("?")[0] == server.url + "/no-such-page"
+        page.goto(server.url + "/land/old-link")  # two segments: Streamlit would show a blank page there
+        page.get_by_text("土地释放地图").first.wait_for(timeout=120_000)
+        assert page.url.split("?")[0] == server.url + "/land"
     finally:
         server.stop()

@@ -66,16 +66,22 @@ def settle(page, ms: int = 2500) -> None:
 
 
 def sign_in(page, url: str, name: str) -> None:
+    """Open url signed in as name: the session cookie (server.py) keeps a sign-in across addresses,
+    so the form shows only when nobody, or somebody else, is signed in."""
     page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_selector('input[type="password"]', timeout=60_000)
+    form, badge = 'input[type="password"]', '[data-testid="stSidebar"] >> text=已登录'
+    page.locator(form).or_(page.locator(badge)).first.wait_for(timeout=60_000)
+    if not page.locator(form).count() and page.locator(f"{badge}：{name} ").count():
+        settle(page)
+        return
+    if not page.locator(form).count():
+        page.locator('[data-testid="stSidebar"] button:has-text("退出登录")').click()
+        page.wait_for_selector(form, timeout=60_000)
     page.wait_for_timeout(300)
-    if page.locator('[role="dialog"]').count():  # "page not found" for an address no one has
-        page.keyboard.press("Escape")
-        page.wait_for_selector('[role="dialog"]', state="detached", timeout=10_000)
     page.get_by_label("用户名").fill(name)
-    page.locator('input[type="password"]').fill(PASSWORD)
-    page.locator('input[type="password"]').press("Enter")  # Enter submits the form
-    page.wait_for_selector('[data-testid="stSidebar"] >> text=已登录', timeout=60_000)
+    page.locator(form).fill(PASSWORD)
+    page.locator(form).press("Enter")  # Enter submits the form
+    page.wait_for_selector(badge, timeout=60_000)
     settle(page)
 
 
@@ -86,10 +92,11 @@ DIALOG_WATCH = """new MutationObserver(() => {
   }).observe(document, {childList: true, subtree: true});"""
 
 
-@pytest.mark.parametrize("path", ["/overview", "/"])
-def test_overview_opens_at_both_addresses_without_page_not_found(secured, page, path):
-    """Signed out, either address shows the sign-in form; signed in there, the overview, at that
-    address; never Streamlit's "page not found" dialog, however briefly."""
+@pytest.mark.parametrize("path", ["/overview", "/", "/home", "/overview/x"])
+def test_overview_opens_at_each_address_without_page_not_found(secured, page, path):
+    """Signed out, each address shows the sign-in form; signed in, the overview, at the root (the
+    server sends the other addresses there), marked in the navigation as the page shown; never
+    Streamlit's "page not found" dialog, however briefly."""
     page.add_init_script(DIALOG_WATCH)
     page.goto(secured.url + path, wait_until="domcontentloaded")
     page.wait_for_selector('input[type="password"]', timeout=60_000)
@@ -105,7 +112,9 @@ def test_overview_opens_at_both_addresses_without_page_not_found(secured, page, 
     assert not page.locator('[role="dialog"]').count()
     assert page.locator('[data-testid="stMetric"]').count() >= 4
     assert not page.locator('[data-testid="stException"]').count()
-    assert page.url.split("?")[0].rstrip("/") == (secured.url + path).rstrip("/")  # not sent elsewhere
+    assert page.url.split("?")[0].rstrip("/") == secured.url.rstrip("/")  # the overview's own address
+    current = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]').all_inner_texts()
+    assert [c.split("\n")[-1] for c in current] == ["总览"]
 
 
 def found(frames: list[bytes], text: str, values: list[str]) -> list[str]:
@@ -131,6 +140,9 @@ def test_viewer_never_receives_blacklisted_names(secured, page, demo_dir):
         assert "审计日志：导出与导入" not in text and "风险企业" not in page.title()
         if url.split("?")[0] in ("/firms", "/remediation", "/import", "/audit"):
             assert "无权查看此页面" in text, url  # told so, not silently sent to the overview
+        if url == "/no-such-page":
+            assert "找不到此页面" in text and "看板中没有地址为 /no-such-page 的页面" in text
+            assert not page.locator('[role="dialog"]').count()  # not Streamlit's English dialog
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
         assert len(nav) <= 2, (url, nav)  # overview and the land map only
         assert not page.locator('[data-testid="stException"]').count()
@@ -223,44 +235,13 @@ def test_hostile_firm_names_stay_text(hostile, page):
 
 # ---- the signed session cookie (server.py): a sign-in survives a reload, and ends when it should ----
 
-class ServedApp(AppServer):
-    """The app as `make run` serves it: server.py, with the session routes and the HTTP rules."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]):
-        import os
-        import subprocess
-        import sys
-        import time
-        import urllib.request
-
-        from .conftest import _free_port
-
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(SCREENSHOTS / f"server-{self.port}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(PROJECT / "server.py"), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT, env={**os.environ, "DAYUAN_DATA_DIR": str(data_dir), **env}, stdout=self.log,
-            stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("server.py did not start within 90 s")
-
-
 @pytest.fixture()
 def served(demo_dir, browser, tmp_path):
     accounts = tmp_path / "config" / "auth.toml"
     auth.add_user("leader1", "leader", PASSWORD, path=accounts, rounds=4, by="test")
     auth.add_user("viewer1", "viewer", PASSWORD, path=accounts, rounds=4, by="test")
-    server = ServedApp(demo_dir, env={"DAYUAN_AUTH_FILE": str(accounts),
-                                      "DAYUAN_AUDIT_FILE": str(tmp_path / "logs" / "audit.jsonl")})
+    server = AppServer(demo_dir, env={"DAYUAN_AUTH_FILE": str(accounts),
+                                     "DAYUAN_AUDIT_FILE": str(tmp_path / "logs" / "audit.jsonl")})
     server.accounts = accounts
     yield server
     server.stop()
