@@ -171,6 +171,13 @@ def outline_layer(df: pd.DataFrame, *, layer_id: str, color: list[int] | None = 
     return line_layer(rings(df["wkb"]), layer_id=layer_id, color=color, width_px=width_px)
 
 
+# A name's white halo, so it reads over parcels and their edges with no base map. deck.gl measures
+# it in its font atlas (glyphs drawn 64 px high): 8 there is 1.4–1.75 px around a name of 11–14 px
+# (2 was a third of a pixel). Each glyph's cell needs as much blank around it, or the halo is cut.
+ATLAS_FONT_PX = 64
+HALO_ATLAS_PX = 8
+
+
 def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
                 size_px: int = 14) -> pdk.Layer:
     """Names at label points; characters come from the data, drawn as text, never as HTML."""
@@ -192,9 +199,9 @@ def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
         # deck.gl builds its font atlas from exactly these characters (Chinese needs them listed)
         # (pydeck passes a string through as a constant only when it is quoted)
         character_set=_quoted("".join(sorted(set("".join(data["text"])) | set(" 0123456789-")))),
-        outline_width=2,
+        outline_width=HALO_ATLAS_PX,
         outline_color=[255, 255, 255, 230],
-        font_settings={"sdf": True},
+        font_settings={"sdf": True, "fontSize": ATLAS_FONT_PX, "buffer": HALO_ATLAS_PX},
         pickable=False,
     )
 

@@ -88,7 +88,11 @@ def test_places_off_screen_keep_their_own_point_and_names_follow_the_language():
     assert shapely.box(*here).contains(shapely.Point(placed["lon"][0], placed["lat"][0]))
 
 
-def test_names_have_a_halo():
-    layer = maps.label_layer(places((113.30, 23.20, 113.31, 23.21)), layer_id="v")
-    assert layer.font_settings == {"sdf": True} and layer.outline_width >= 1
+@pytest.mark.parametrize("size_px", [11, 14])  # park and village names
+def test_names_have_a_halo_of_a_pixel_or_more(size_px):
+    layer = maps.label_layer(places((113.30, 23.20, 113.31, 23.21)), layer_id="v", size_px=size_px)
+    assert layer.font_settings["sdf"] is True
+    # deck.gl draws the outline in its font atlas, whose glyphs are fontSettings.fontSize high
+    assert layer.outline_width / layer.font_settings["fontSize"] * size_px >= 1.3
+    assert layer.font_settings["buffer"] >= layer.outline_width  # the glyph's cell holds the whole halo
     assert layer.outline_color[:3] == [255, 255, 255]
