@@ -121,6 +121,7 @@ class Measure:
     first_message_s: float  # when the first answer was handled (server time plus a busy main thread)
     last_message_s: float
     drawn_s: float  # when the first screen was complete (no placeholder, every map, chart and table drawn)
+    settled_s: float  # two animation frames after the last message handled
 
 
 def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = False,
@@ -161,11 +162,12 @@ def measure(page, wire: Wire, action: Callable[[], None], *, first_load: bool = 
     end = max([e["settled"] for e in counted] + [drawn]) if counted else max(after_action, drawn)
     received = wire.received[py_recv:]
     handled = [e["t"] for e in counted] or [end]
+    settled = max([e["settled"] for e in counted] or [after_action])
     return Measure(round((end - start) / 1000, 3), wire.runs(py_recv),
                    sum(n for k, n in received if k not in IGNORED_KINDS),
                    sum(k == "rerun_script" for k in sent_kinds),
                    round((handled[0] - start) / 1000, 3), round((handled[-1] - start) / 1000, 3),
-                   round((drawn - start) / 1000, 3))
+                   round((drawn - start) / 1000, 3), round((settled - start) / 1000, 3))
 
 
 
