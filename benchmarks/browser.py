@@ -293,7 +293,7 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
     """The browser benchmark over directory's dataset: medians of repeat runs of each scenario.
 
     app is the product as `make run` serves it (another checkout's server.py compares a change with main)."""
-    from dayuan_geo.maps import view as map_view
+    from dayuan_geo.land import views as land_views
 
     log_dir = log_dir or Path(tempfile.gettempdir())
     target = pick_target(directory)
@@ -313,7 +313,7 @@ def run(directory: Path, *, repeat: int = 3, gpu: bool = False, naive: bool = Tr
                     progress(f"product: run {i + 1} of {repeat}")
                     load_runs.append(_attempt(lambda: first_loads(browser, url, [p for p in pages if p != "land"]),
                                               failures))
-                    product_runs.append(_attempt(lambda: land_scenario(browser, url, target, map_view.fit_view),
+                    product_runs.append(_attempt(lambda: land_scenario(browser, url, target, land_views.opening_view),
                                                  failures))
                 result["land"] = _median(product_runs)
                 result["first_loads"] = _median(load_runs)

@@ -1,5 +1,5 @@
 """The one look of every plotly chart: font, a title that wraps to a phone's width, the legend in a
-row of its own below the plot, margins that make room for both.
+row of its own below the plot, margins that make room for both, one button (the picture) above it.
 
 On a 390 px phone a chart is about 350 px wide. plotly neither wraps a title nor keeps a legend
 placed in the top margin off it, so the title is broken into lines here (plotly's `<br>`) and the
@@ -16,6 +16,11 @@ import plotly.graph_objects as go
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 TITLE_SIZE = 16
+# plotly's buttons a chart keeps: the picture download. Its zoom, pan, select, +/−, autoscale and
+# reset buttons are of no use on these bars and lines (a drag still zooms, a double click resets),
+# and on a phone, where they show without a hover, their row covered the chart's title.
+MODEBAR_REMOVED = ("zoom", "pan", "select", "lasso", "zoomIn", "zoomOut", "autoScale", "resetScale",
+                   "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian")
 # Full-width characters per title line: 19 x 16 px fit the ~350 px of a chart on a 390 px phone.
 TITLE_WIDTH = 19
 _TOKEN = re.compile(r"[(\[]?[A-Za-z0-9%.,:;/'’()\[\]\-]+ ?|\s|.", re.S)
@@ -67,5 +72,6 @@ def style(fig: go.Figure, *, title: str, height: int = 360, hovermode: str = "x 
                 "yanchor": "bottom"},
         hovermode=hovermode,
         height=round(height + extra),
+        modebar={"remove": list(MODEBAR_REMOVED)},
     )
     return fig

@@ -24,7 +24,6 @@ from dayuan_geo.land import views as land_views
 from dayuan_geo.land.filters import FilterChoices
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
-from dayuan_geo.maps import view as map_view
 from dayuan_geo.text import file_name, md_text
 from edge import phone
 from edge.tabs import keep
@@ -96,7 +95,7 @@ def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
     ss, everything = st.session_state, edge.t("land_all")
     st.subheader(edge.t("land_filters"))
     chosen = st.multiselect(S.column_label("parcels", "village_code", lang), list(o.villages),
-                            format_func=o.villages.get, key=K_VILLAGE, placeholder=everything)
+                            format_func=o.villages.get, key=K_VILLAGE, placeholder=everything, select_all=False)
     in_villages = o.parks_in(chosen)
     allowed = set(in_villages)
     ss[K_PARK] = [p for p in ss.get(K_PARK, []) if p in allowed]
@@ -114,11 +113,12 @@ def filter_sidebar(o: FilterChoices, lang: str) -> F.LandFilters:
         park_help = edge.t("land_park_found", n=f"{len(found):,}")
     st.multiselect(S.column_label("parcels", "park_id", lang),
                    list(dict.fromkeys([*ss[K_PARK], *found[:PARK_OPTION_LIMIT]])), key=K_PARK,
-                   format_func=lambda p: f"{o.parks.get(p, p)} · {p}", placeholder=everything, help=park_help)
+                   format_func=lambda p: f"{o.parks.get(p, p)} · {p}", placeholder=everything, help=park_help,
+                   select_all=False)
     for column, enum, key in (("release_status", S.RELEASE_STATUS, K_STATUS), ("planned_use", S.LAND_USE, K_USE),
                               ("ownership", S.OWNERSHIP, K_OWNER)):
         st.multiselect(S.column_label("parcels", column, lang), list(enum.codes), key=key,
-                       format_func=lambda c, e=enum: e.label(c, lang), placeholder=everything)
+                       format_func=lambda c, e=enum: e.label(c, lang), placeholder=everything, select_all=False)
     st.date_input(edge.t("land_released_range"), min_value=o.date_lo, max_value=o.date_hi, key=K_DATES,
                   help=edge.t("land_released_range_help"), format="YYYY-MM-DD")
     st.slider(edge.t("land_area_range"), min_value=o.area_lo, max_value=o.area_hi, step=1.0, key=K_AREA,
@@ -173,7 +173,7 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: FilterChoice
         bm = edge.basemap()
         m = edge.shared(land_views.land_map, filters=filters, view_date=view_date, as_of=as_of, lang=lang,
                         basemap=bm, generation=ss[K_GEN], polygon_budget=budget.polygon_budget(),
-                        width_px=phone.map_width(map_view.DEFAULT_WIDTH_PX))
+                        width_px=phone.map_width(land_views.MAP_WIDTH_PX))
         overlay = (edge.query(land_views.story_layers, parcel_id=parcel_id, distance_m=distance, role=role,
                               lang=lang, basemap=bm, width_px=phone.map_width(land_views.MAP_WIDTH_PX))
                    if story else None)

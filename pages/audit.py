@@ -26,9 +26,9 @@ if not entries:
 
 left, right = st.columns(2)
 actions = left.multiselect(edge.t("audit_action"), list(audit.ACTIONS), default=list(audit.ACTIONS),
-                           format_func=lambda a: edge.t(f"audit_{a}"))
+                           format_func=lambda a: edge.t(f"audit_{a}"), select_all=False)
 users = sorted({str(e.get("user", "")) for e in entries})
-chosen = right.multiselect(edge.t("audit_user"), users, default=users)
+chosen = right.multiselect(edge.t("audit_user"), users, default=users, select_all=False)
 shown = [e for e in entries
          if ("unreadable" in e) or (e.get("action") in actions and str(e.get("user", "")) in chosen)]
 st.dataframe(audit_views.entries_frame(shown, lang=lang), hide_index=True, width="stretch")

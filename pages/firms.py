@@ -44,20 +44,21 @@ grids = dict(zip(opts["grids"]["grid_id"], opts["grids"]["name"], strict=True))
 with st.expander(edge.t("fs_filters"), expanded=True):
     f1, f2, f3, f4, f5 = st.columns([1.5, 1, 1, 1, 1])
     levels = f1.multiselect(S.column_label("firms", "risk_level", lang), list(safety.RISKY_LEVELS),
-                            format_func=lambda c: S.RISK_LEVEL.label(c, lang), key="f_level")
+                            format_func=lambda c: S.RISK_LEVEL.label(c, lang), key="f_level", select_all=False)
     statuses = f2.multiselect(S.column_label("firms", "list_status", lang), list(S.LIST_STATUS.codes),
                               format_func=lambda c: S.LIST_STATUS.label(c, lang), key="f_status",
-                              placeholder=edge.t("fs_all"))
+                              placeholder=edge.t("fs_all"), select_all=False)
     chosen_villages = f3.multiselect(S.column_label("firms", "village_code", lang), list(villages),
-                                     format_func=villages.get, key="f_village", placeholder=edge.t("fs_all"))
+                                     format_func=villages.get, key="f_village", placeholder=edge.t("fs_all"),
+                                     select_all=False)
     grid_choices = [g for g, v in zip(opts["grids"]["grid_id"], opts["grids"]["village_code"], strict=True)
                     if not chosen_villages or v in chosen_villages]
     chosen_grids = f4.multiselect(S.column_label("firms", "grid_id", lang), grid_choices,
                                   format_func=lambda g: f"{g} {grids.get(g, '')}", key="f_grid",
-                                  placeholder=edge.t("fs_all"))
+                                  placeholder=edge.t("fs_all"), select_all=False)
     industries = f5.multiselect(S.column_label("firms", "industry", lang), list(opts["industries"]["industry"]),
                                 format_func=lambda c: S.INDUSTRY.label(c, lang), key="f_industry",
-                                placeholder=edge.t("fs_all"))
+                                placeholder=edge.t("fs_all"), select_all=False)
 where = {"villages": tuple(chosen_villages), "grids": tuple(chosen_grids), "industries": tuple(industries)}
 risky = edge.shared(views.risky_firms_view, role=role, as_of=as_of, lang=lang, risk_levels=tuple(levels),
                    statuses=tuple(statuses), layer_id=RISKY_LAYER, point_budget=mapdata.point_budget(),
@@ -82,7 +83,7 @@ if tab["near"]:
         n1, n2 = st.columns([1, 2])
         n1.slider(edge.t("fs_near_distance"), 0, 1000, step=25, key="near_distance")
         n2.multiselect(edge.t("fs_near_parcel_status"), list(S.RELEASE_STATUS.codes), key="near_status",
-                       format_func=lambda c: S.RELEASE_STATUS.label(c, lang))
+                       format_func=lambda c: S.RELEASE_STATUS.label(c, lang), select_all=False)
 distance, parcel_statuses = int(st.session_state["near_distance"]), list(st.session_state["near_status"])
 near_args = {"role": role, "as_of": as_of, "distance_m": float(distance), "risk_levels": tuple(levels),
              "parcel_statuses": tuple(parcel_statuses)}

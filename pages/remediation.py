@@ -32,10 +32,10 @@ tabs.keep("rem_color_by", "rem_ongoing", *park_story.KEYS)  # drawn in one secti
 f1, f2, f3 = st.columns([2, 3, 1])
 modes = f1.multiselect(edge.t("rem_filter_mode"), S.REMEDIATION_MODE.codes, key="rem_modes",
                        format_func=lambda c: S.REMEDIATION_MODE.label(c, lang),
-                       placeholder=edge.t("rem_filter_all"))
+                       placeholder=edge.t("rem_filter_all"), select_all=False)
 chosen_villages = f2.multiselect(edge.t("rem_filter_village"), list(village_names), key="rem_villages",
                                  format_func=lambda c: village_names.get(c, c),
-                                 placeholder=edge.t("rem_filter_all"))
+                                 placeholder=edge.t("rem_filter_all"), select_all=False)
 threshold = int(f3.number_input(edge.t("rem_threshold"), min_value=1, max_value=3650, step=30, key="rem_threshold",
                                 help=edge.t("rem_threshold_help")))
 

@@ -75,6 +75,16 @@ def test_legends_sit_below_the_plot(figures):
         assert (legend["xref"], legend["x"], legend["xanchor"]) == ("container", 0, "left"), name  # full width
 
 
+def test_every_chart_keeps_only_the_picture_button(figures):
+    """On a phone plotly shows its buttons without a hover, in a row over the title: only the
+    picture download is left (the land page's charts are styled by the same function)."""
+    buttons = {"zoom", "pan", "select", "lasso", "zoomIn", "zoomOut", "autoScale", "resetScale"}
+    for name, fig in figures.items():
+        removed = set(fig["layout"]["modebar"]["remove"])
+        assert buttons <= removed, (name, buttons - removed)
+        assert "toImage" not in removed, name
+
+
 def test_a_long_title_wraps_between_words_and_keeps_its_brackets():
     lines = chartstyle.wrap("已释放面积与园区面积（释放最多的前30个园区）")
     assert "".join(lines) == "已释放面积与园区面积（释放最多的前30个园区）"

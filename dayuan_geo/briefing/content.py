@@ -24,6 +24,9 @@ from dayuan_geo.text import fmt_area, t
 
 LIST_ROWS = 15  # rows of each project or firm list in the briefing
 PERCENT_COLUMNS = ("share_of_target",)
+# relative widths of the columns of attention.LATE_COLUMNS (and STALLED_COLUMNS), RISKY_COLUMNS
+LIST_WIDTHS = (3.2, 3, 1.4, 2, 2.6, 2.2)
+RISKY_WIDTHS = (3.6, 1.3, 1.4, 3.6, 2.2, 1.4)
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
@@ -233,16 +236,16 @@ def build(cur: queries.Cursor, *, manifest: dict, month: str | None = None, lang
           Heading(t("brief_h_pipeline", lang)), _pipeline(queries.stage_funnel(cur, as_of=as_of), lang),
           Heading(t("brief_h_late", lang)),
           Heading(t("brief_late_sub", lang, n=late_n) + _shown(late_n, lang), 2),
-          _table(late, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
+          _table(late, lang=lang, widths=LIST_WIDTHS),
           Heading(t("brief_stalled_sub", lang, days=queries.DEFAULT_STALLED_DAYS, n=stalled_n)
                   + _shown(stalled_n, lang), 2),
-          _table(stalled, lang=lang, widths=(3.2, 2.6, 2.2, 3, 2, 1.4)),
+          _table(stalled, lang=lang, widths=LIST_WIDTHS),
           Heading(t("brief_h_villages", lang)), Para(t("ov_village_help", lang), note=True),
           _villages(ranking, lang, role),
           Heading(t("brief_h_risky", lang)),
           Para(t("brief_risky_line", lang, d=safety.DEFAULT_DISTANCE_M, n=len(near.firms), parcels=near.parcels)
                + _shown(len(near.firms), lang)),
-          _table(risky, lang=lang, widths=(3.6, 1.3, 2.2, 3.6, 1.4, 1.4)[-len(risky.columns) + 1:]),
+          _table(risky, lang=lang, widths=RISKY_WIDTHS[-len(risky.columns) + 1:]),
           Heading(t("brief_h_inspections", lang)),
           Para(t("brief_inspections_line", lang, start=year_start.isoformat(), end=as_of.isoformat(),
                  n=_n(k["inspections_ytd"]), r=_n(k["rectification_orders_ytd"]))),

@@ -30,7 +30,7 @@ from dayuan_geo.maps import basemap as B
 from dayuan_geo.maps import budget
 from dayuan_geo.maps import layers as maps
 from dayuan_geo.maps.basemap import BaseMap
-from dayuan_geo.maps.view import DEFAULT_WIDTH_PX, fit_view, shown_extent
+from dayuan_geo.maps.view import fit_view, shown_extent
 from dayuan_geo.overview import charts, queries
 from dayuan_geo.text import EMPTY, fmt_area, t
 
@@ -39,9 +39,9 @@ HIGHLIGHT = [20, 20, 20, 255]
 BUFFER_LINE = [33, 102, 172, 230]
 PARCEL_EDGE = [255, 255, 255, 200]  # the thin line between neighbouring parcels
 PARK_LABEL_LIMIT = 25  # park names drawn only when this few parks are in view, so labels stay legible
-# The map's size on screen at 1440 px (its column beside the story, measured in Chromium): names are
-# placed, and an open parcel's ring fitted, for what is really shown. The selection's view keeps
-# fit_view's default size, which the browser tests and the benchmark aim their clicks by.
+# The map's size on screen at 1440 px (its column beside the story, measured in Chromium): the
+# selection's view and an open parcel's ring are fitted, and names placed, for what is really shown
+# (fitted to fit_view's default 760 px, a village's edge parcels fell outside a 580 px map).
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 410, 600
 VILLAGE_LABEL_PX, PARK_LABEL_PX = 14, 11
 
@@ -252,16 +252,21 @@ def village_outlines(cur, *, basemap: BaseMap | None = None) -> tuple[str, ...]:
     return (layer_json(maps.outline_layer(villages, layer_id="village-outlines", width_px=1), bm),)
 
 
+def opening_view(extent: tuple[float, float, float, float], *, width_px: int = MAP_WIDTH_PX) -> dict[str, float]:
+    """The view the land map opens on for a selection's extent (fit_view for the map's real size)."""
+    return fit_view(extent, width_px=width_px, height_px=MAP_HEIGHT_PX)
+
+
 def land_map(cur, *, filters: LandFilters, view_date: dt.date, as_of: dt.date, lang: str,
              basemap: BaseMap | None = None, generation: int = 0,
-             polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET, width_px: int = DEFAULT_WIDTH_PX) -> LandMap:
+             polygon_budget: int = budget.DEFAULT_POLYGON_BUDGET, width_px: int = MAP_WIDTH_PX) -> LandMap:
     """The map of the selection on view_date within the one map budget (maps.budget), with park
     outlines and the names of the villages and parks on screen (village outlines come apart, from
     village_outlines), opening on the selection as a map width_px wide shows it (a phone's column is
     narrower than a desktop's)."""
     bm = basemap if basemap is not None else B.active()
     extent = None if filters.is_empty else land.selection_extent(cur, filters=filters)
-    view = fit_view(extent or queries.view_bounds(cur), width_px=width_px)
+    view = opening_view(extent or queries.view_bounds(cur), width_px=width_px)
     md = land.map_data(cur, filters=filters, view_date=view_date, as_of=as_of, budget_polygons=polygon_budget)
     layer_id = layer_id_for(filters, md.level, generation)
     parks_df = None

@@ -27,11 +27,13 @@ from dayuan_geo.text import t
 PAGE_ROWS = 5  # rows of each list on the overview; the briefing shows more
 LINK = "link"
 
-# Columns of each list in display order; headers are the text keys ov_col_<column>.
-LATE_COLUMNS = ("name", "park", "village", "responsible_unit", "stage", "days_late")
-STALLED_COLUMNS = ("name", "park", "village", "responsible_unit", "stage", "days_idle")
-RISKY_COLUMNS = ("firm", "risk_level", "village", "nearest_parcel", "distance_m", "parcels_near")
-VILLAGE_COLUMNS = ("village", "released_ytd_m2", "due_m2", "gap_m2", "share_of_target")
+# Columns of each list in display order, what a leader asks first on the left (a phone shows about
+# three columns without swiping: which project, who is responsible, how late); headers are the text
+# keys ov_col_<column>; each list ends with its LINK.
+LATE_COLUMNS = ("name", "responsible_unit", "days_late", "stage", "park", "village")
+STALLED_COLUMNS = ("name", "responsible_unit", "days_idle", "stage", "park", "village")
+RISKY_COLUMNS = ("firm", "risk_level", "distance_m", "nearest_parcel", "village", "parcels_near")
+VILLAGE_COLUMNS = ("village", "gap_m2", "share_of_target", "released_ytd_m2", "due_m2")
 NUMBER_COLUMNS = ("released_m2", "released_ytd_m2", "target_share_m2", "due_m2", "gap_m2", "distance_m",
                   "days_late", "days_idle")  # shown with thousands separators
 
@@ -59,10 +61,12 @@ class Attention:
     villages_total: int
 
 
-def _projects(frame: pd.DataFrame, *, days: str, role: str, lang: str, names: dict[str, str]) -> pd.DataFrame:
+def _projects(frame: pd.DataFrame, *, columns: tuple[str, ...], role: str, lang: str,
+              names: dict[str, str]) -> pd.DataFrame:
     cat = S.stage_catalogue()
     park = frame["park_name_en"].fillna(frame["park_name"]) if lang == "en" else frame["park_name"]
     opens = access.may_open("remediation", role)
+    days = columns[2]  # days_late or days_idle
     out = pd.DataFrame({
         "name": frame["name"], "park": park, "village": frame["village_code"].map(names),
         "responsible_unit": frame["responsible_unit"],
@@ -70,7 +74,7 @@ def _projects(frame: pd.DataFrame, *, days: str, role: str, lang: str, names: di
         days: frame[days].astype("Int64"),
         LINK: [link("remediation" if opens else "land", lang=lang, park=p) for p in frame["park_id"]],
     })
-    return out.reset_index(drop=True)
+    return out[[*columns, LINK]].reset_index(drop=True)
 
 
 def late_and_stalled(
@@ -82,8 +86,8 @@ def late_and_stalled(
     projects = R.project_list(cur, as_of=as_of, stalled_days=stalled_days)
     names = RV.village_names(cur, lang=lang)
     late, stuck = R.late_projects(projects), R.stuck_projects(projects)
-    return (_projects(late.head(limit), days="days_late", role=role, lang=lang, names=names), len(late),
-            _projects(stuck.head(limit), days="days_idle", role=role, lang=lang, names=names), len(stuck))
+    return (_projects(late.head(limit), columns=LATE_COLUMNS, role=role, lang=lang, names=names), len(late),
+            _projects(stuck.head(limit), columns=STALLED_COLUMNS, role=role, lang=lang, names=names), len(stuck))
 
 
 def risky_near_land(
@@ -106,6 +110,7 @@ def risky_near_land(
         LINK: [link("firms", lang=lang, firm=f) if opens_firms else link("land", lang=lang, parcel=p)
                for f, p in zip(firms["firm_id"], firms["nearest_parcel_id"], strict=True)],
     })
+    out = out[[*RISKY_COLUMNS, LINK]]
     if "name" not in firms.columns:  # a role that may not see firm names sees where, not who
         out = out.drop(columns=["firm"])
     return out.reset_index(drop=True), len(near.firms)
@@ -129,7 +134,7 @@ def villages_behind(
         "share_of_target": top["share_of_target"].astype("float64"),
         LINK: [link(page, lang=lang, village=code) for code in top["village_code"]],
     })
-    return out, len(behind)
+    return out[[*VILLAGE_COLUMNS, LINK]], len(behind)
 
 
 def attention(

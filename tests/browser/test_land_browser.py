@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from dayuan_geo.maps.view import fit_view
+from dayuan_geo.land import views as land_views
 
 from .conftest import SCREENSHOTS
 
@@ -97,7 +97,7 @@ def test_a_link_reproduces_a_view_and_a_computed_click_opens_another_parcel(app_
     in_park = parcels[parcels["park_id"] == PARK]
     target = in_park.loc[in_park["area_m2"].idxmax()]
     x0, y0, x1, y1 = in_park.total_bounds
-    view = fit_view((x0, y0, x1, y1))  # what the page draws for ?park=P00002
+    view = land_views.opening_view((x0, y0, x1, y1))  # what the page draws for ?park=P00002
     point = target.geometry.representative_point()
     dx, dy = _pixel_offset(view, point.x, point.y)
 
@@ -126,8 +126,6 @@ def test_each_interaction_runs_the_script_once(app_server, browser, demo_dir):
     websocket, as the browser benchmark counts)."""
     from benchmarks import browser as bench
     from benchmarks.wire import measure, new_page
-    from dayuan_geo.maps.view import fit_view
-
     target = bench.pick_target(demo_dir)
     bench.first_loads(browser, app_server.url, ["land"])  # a warm server, as the benchmark measures (a
     # fresh one reruns its first session through the router once: edge.session.through_router)
@@ -140,7 +138,7 @@ def test_each_interaction_runs_the_script_once(app_server, browser, demo_dir):
         steps = {"filter change": measure(page, wire, choose)}
         page.keyboard.press("Escape")
         page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
-        steps["map click"] = measure(page, wire, bench._click_map(page, fit_view(target.extent), target))
+        steps["map click"] = measure(page, wire, bench._click_map(page, land_views.opening_view(target.extent), target))
         tab = page.get_by_role("tab", name=bench.STORY_TAB)
         tab.wait_for(timeout=30_000)
         steps["tab switch"] = measure(page, wire, tab.click)

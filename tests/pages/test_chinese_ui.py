@@ -98,3 +98,20 @@ def test_audit_entries_read_in_chinese():
     assert row["详情"] == "格式：CSV；文件：地块_2026-11-20.csv"
     en = audit_views.entries_frame([entry], lang="en").iloc[0]
     assert en["When"] == "2026-12-01 01:05 China time (UTC+8)" and en["Role"] == "Leader"
+
+
+def test_no_multiselect_offers_streamlits_english_select_all():
+    """Streamlit's multiselect puts "Select all" atop its list, in English whatever the UI language:
+    every multiselect of the app turns it off (an empty list already means every value)."""
+    import ast
+
+    root = Path(APP).parent
+    calls = []
+    for path in [*root.glob("pages/*.py"), *root.glob("edge/*.py"), root / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "multiselect":
+                off = any(k.arg == "select_all" and isinstance(k.value, ast.Constant) and k.value.value is False
+                          for k in node.keywords)
+                calls.append((f"{path.relative_to(root)}:{node.lineno}", off))
+    assert len(calls) >= 11  # the filters of the land, firms, remediation and audit pages
+    assert [where for where, off in calls if not off] == []

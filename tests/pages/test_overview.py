@@ -72,6 +72,9 @@ def test_overview_lists_the_top_late_projects_by_name(app_env):
     # each row opens that park's project on the remediation page
     assert list(shown["链接"]) == [f"/remediation?park={p}" for p in late["park_id"].head(5)]
     assert at.tabs[0].label == f"逾期最久 ({len(late)})"
+    # what a leader asks first on the left: a phone shows about three columns without swiping
+    assert list(shown.columns[:3]) == ["项目", "责任单位", "逾期天数"]
+    assert list(frames(at)[1].columns[:3]) == ["项目", "责任单位", "停滞天数"]
 
 
 def test_overview_pace_against_the_prorated_target(app_env):
