@@ -252,8 +252,11 @@ def allowed_pages(pages: list) -> list:
     denied = [st.Page("pages/not_allowed.py", title=t("not_allowed_title"), url_path=page_key(p), visibility="hidden")
               for p in pages if p not in allowed]
     # an address no page has (a mistyped or outdated link) says so in the user's language, where
-    # Streamlit would show its own English "page not found" dialog over the default page
+    # Streamlit would show its own English "page not found" dialog over the default page; the sign-in
+    # address, signed in (or in local mode), opens the first page
     unknown = [st.Page("pages/not_found.py", title=t("not_found_title"), url_path=key, visibility="hidden")
+               if key != LOGIN_PATH else
+               st.Page(allowed[0]._page, title=allowed[0].title, url_path=key, visibility="hidden")
                for key in missing]
     return allowed + denied + unknown
 
@@ -272,7 +275,7 @@ def unknown_addresses(pages: list) -> list[str]:
     language switch, the browser's back button send that page's hash, not its address). Streamlit
     takes one path segment as a page's address; others find no page anyway."""
     asked = str(getattr(_pages_manager(), "intended_page_name", "") or "").strip().strip("/")
-    known = {page_key(p) for p in pages} | {LOGIN_PATH, access.HOME}
+    known = {page_key(p) for p in pages} | {access.HOME}
     seen = list(st.session_state.get(MISSING_KEY, ()))
     if asked and "/" not in asked and asked not in known and asked not in seen:
         seen = [*seen, asked][-MISSING_KEPT:]

@@ -22,7 +22,7 @@ with st.sidebar:
 st.title(edge.t("land_title"))
 st.caption(edge.t("land_caption"))
 if ignored:
-    st.warning(edge.t("land_link_ignored", keys=md_text(", ".join(sorted({item.split("=")[0] for item in ignored})))))
+    st.warning(edge.t("land_link_ignored", keys=md_text(", ".join(dict.fromkeys(ignored)))))  # key=value, as given
 month = st.select_slider(edge.t("land_month"), options=o.months, key=page.K_MONTH, help=edge.t("land_month_help"))
 view_date = F.month_end(month, as_of=as_of)
 summary = edge.query(land.selection_summary, filters=filters, view_date=view_date)

@@ -126,6 +126,13 @@ def test_an_address_a_page_has_opens_that_page(app_env, opened_at):
     assert [t.value for t in at.title] == ["土地释放地图"]
 
 
+def test_the_sign_in_address_with_no_sign_in_to_do_opens_the_overview(app_env, opened_at):
+    opened_at("login")  # local mode: nobody signs in (a bookmark of the sign-in form, say)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["大源街道物流园区整治与土地释放总览"]
+
+
 @pytest.mark.parametrize("address", ["x<img src=x onerror=alert(1)>", "**bold**", "[a](javascript:alert(1))"])
 def test_the_address_shown_is_text(app_env, opened_at, address):
     opened_at(address)

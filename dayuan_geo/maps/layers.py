@@ -181,28 +181,18 @@ HALO_ATLAS_PX = 8
 def label_layer(df: pd.DataFrame, *, lang: str = "zh", layer_id: str = "labels",
                 size_px: int = 14) -> pdk.Layer:
     """Names at label points; characters come from the data, drawn as text, never as HTML."""
-    data = pd.DataFrame(
-        {
-            "text": (df["label_zh"] if lang == "zh" else df["label_en"]).astype(str),
-            "position": [[round(x, 6), round(y, 6)] for x, y in zip(df["lon"], df["lat"], strict=True)],
-        }
-    )
+    data = pd.DataFrame({
+        "text": (df["label_zh"] if lang == "zh" else df["label_en"]).astype(str),
+        "position": [[round(x, 6), round(y, 6)] for x, y in zip(df["lon"], df["lat"], strict=True)],
+    })
     return pdk.Layer(
-        "TextLayer",
-        data=data,
-        id=layer_id,
-        get_position="position",
-        get_text="text",
-        get_size=size_px,
-        get_color=[30, 30, 30, 230],
-        font_family=_quoted(LABEL_FONT),
+        "TextLayer", data=data, id=layer_id, get_position="position", get_text="text", get_size=size_px,
+        get_color=[30, 30, 30, 230], font_family=_quoted(LABEL_FONT),
         # deck.gl builds its font atlas from exactly these characters (Chinese needs them listed)
         # (pydeck passes a string through as a constant only when it is quoted)
         character_set=_quoted("".join(sorted(set("".join(data["text"])) | set(" 0123456789-")))),
-        outline_width=HALO_ATLAS_PX,
-        outline_color=[255, 255, 255, 230],
-        font_settings={"sdf": True, "fontSize": ATLAS_FONT_PX, "buffer": HALO_ATLAS_PX},
-        pickable=False,
+        outline_width=HALO_ATLAS_PX, outline_color=[255, 255, 255, 230],
+        font_settings={"sdf": True, "fontSize": ATLAS_FONT_PX, "buffer": HALO_ATLAS_PX}, pickable=False,
     )
 
 
