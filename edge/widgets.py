@@ -116,12 +116,26 @@ def _basemap_selector() -> None:
         st.caption(t("basemap_gcj02"))
 
 
+def _relabel_choices() -> None:
+    """The language was switched: hand every multiselect (and the base map box) the value it holds
+    again. Streamlit keeps drawing a keyed select widget's chosen options with the labels of the run
+    that drew them until its value is set, so the land filter's chips stayed 石湖村委会 on an English
+    page; a value set here is drawn again in the new language."""
+    ss = st.session_state
+    for key in list(ss.keys()):
+        value = ss[key]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            ss[key] = list(value)
+    if BASEMAP_KEY in ss:
+        ss[BASEMAP_KEY] = ss[BASEMAP_KEY]
+
+
 def sidebar() -> None:
     """Language switch, data stamp and mode; shared by every page (called from app.py)."""
     with st.sidebar:
         current = lang()
         st.radio(_t("language", current), list(LANGS), format_func=LANG_NAMES.get, horizontal=True,
-                 key=LANG_KEY)
+                 key=LANG_KEY, on_change=_relabel_choices)
         st.query_params[LANG_KEY] = current
         _basemap_selector()
         manifest = store().manifest

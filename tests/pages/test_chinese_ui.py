@@ -115,3 +115,24 @@ def test_no_multiselect_offers_streamlits_english_select_all():
                 calls.append((f"{path.relative_to(root)}:{node.lineno}", off))
     assert len(calls) >= 11  # the filters of the land, firms, remediation and audit pages
     assert [where for where, off in calls if not off] == []
+
+
+def test_a_language_switch_draws_the_chosen_filters_in_the_new_language(app_env, monkeypatch):
+    """A keyed multiselect keeps drawing its chips with the labels of the run that drew them until its
+    value is set: switching to English left the land filter's village chip in Chinese. The switch
+    sets every chosen value again, so the page sends the chips' English labels."""
+    import streamlit.testing.v1.local_script_runner as local_runner
+
+    plain = local_runner.RerunData
+    monkeypatch.setattr(local_runner, "RerunData", lambda **kw: plain(**kw, page_name="land"))  # opened at /land
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["village"] = "440111021201"
+    at.run()
+    monkeypatch.undo()
+    chips = next(m for m in at.sidebar.multiselect if m.label == "所属村居")
+    assert list(chips.proto.raw_values) == ["石湖村委会"]
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception
+    chips = next(m for m in at.sidebar.multiselect if m.label == "Village")
+    assert chips.value == ["440111021201"]  # the same choice
+    assert chips.proto.set_value and list(chips.proto.raw_values) == ["Shihu Village"]  # drawn again, in English
