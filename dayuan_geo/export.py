@@ -93,8 +93,11 @@ def _with_geometry(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
-    """Attributes (and geometry) with labelled values and headers in lang, formula cells neutralised."""
+    """Attributes (and geometry) with labelled values and headers in lang, formula cells neutralised;
+    a derived name in the other language (村居英文名 in a Chinese file) is left out when its twin is there."""
     out = _with_geometry(df)
+    out = out.drop(columns=[c for c, (in_lang, twin) in S.NAME_TWINS.items()
+                            if c in out.columns and in_lang != lang and twin in out.columns])
     for col in out.columns:
         enum = S.enum_for(table, col)
         if enum is not None:
@@ -103,7 +106,7 @@ def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
             out[col] = [neutralise(v) for v in out[col]]
         elif pd.api.types.is_float_dtype(out[col]) and col not in COORDINATES:
             out[col] = out[col].round(2)
-    out.columns = [S.column_label(table, c, lang) for c in out.columns]
+    out.columns = [S.file_label(table, c, lang) for c in out.columns]
     return out
 
 

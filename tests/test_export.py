@@ -83,3 +83,22 @@ def test_long_codes_stay_text_in_excel():
     sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(df, table="firms", lang="zh"))).active
     assert [sheet.cell(row=2, column=c).value for c in (2, 3)] == ["914401010000000001", "440111021202"]
     assert {sheet.cell(row=2, column=c).number_format for c in (2, 3)} == {"@"}
+
+
+def test_land_export_names_the_village_code_and_carries_one_language(store):
+    """The land page's file: 村居代码 holds the codes, 村居名称 the names, and a Chinese file has no
+    English names (an English file no Chinese ones), checked against the villages table."""
+    from dayuan_geo.land import filters as F
+    from dayuan_geo.land import queries as land
+
+    rows = land.selection_table(store.cursor(), filters=F.LandFilters(), limit=None, geometry=True)
+    villages = store.cursor().execute("SELECT code, name_zh, name_en FROM villages").df().set_index("code")
+    zh = pd.read_csv(io.BytesIO(export.to_csv(rows, table="parcels", lang="zh")), encoding="utf-8-sig", dtype=str)
+    assert {"村居代码", "村居名称"} <= set(zh.columns)
+    assert not {"村居英文名", "所属村居", "Village name"} & set(zh.columns)
+    codes = zh["村居代码"].str.strip('="')
+    assert set(codes) <= set(villages.index) and len(set(codes)) > 1
+    assert (zh["村居名称"] == villages.loc[codes, "name_zh"].to_numpy()).all()
+    en = pd.read_excel(io.BytesIO(export.to_xlsx(rows, table="parcels", lang="en")), dtype=str)
+    assert {"Village code", "Village name"} <= set(en.columns) and "村居名称" not in en.columns
+    assert (en["Village name"] == villages.loc[en["Village code"], "name_en"].to_numpy()).all()
