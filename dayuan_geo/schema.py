@@ -422,6 +422,7 @@ DERIVED_LABELS: dict[str, tuple[str, str]] = {
     "village_zh": ("村居名称", "Village name"),
     "village_en": ("村居英文名", "Village (en)"),
     "firm_name": ("企业名称", "Firm name"),
+    "grid_name": ("网格名称", "Grid name"),
     "lon": ("经度", "Longitude"),
     "lat": ("纬度", "Latitude"),
 }

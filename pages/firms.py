@@ -31,9 +31,10 @@ with phone.two_per_row("fs_kpis"):
 c1.metric(edge.t("kpi_blacklisted"), f"{k['blacklisted']:,}", border=True)
 c2.metric(edge.t("kpi_high_risk"), f"{k['high_risk']:,}", border=True)
 c3.metric(edge.t("fs_kpi_insp_year", year=year), f"{k['inspections']:,}",
-          delta=f"{edge.t('fs_col_problems')} {k['problem_inspections']:,}", delta_color="off", border=True)
+          delta=f"{edge.t('fs_col_problems')} {k['problem_inspections']:,}", delta_color="off", delta_arrow="off",
+          border=True)
 c4.metric(edge.t("fs_kpi_rect_year", year=year), f"{k['rectification_firms']:,}",
-          delta=edge.t("fs_kpi_rect_orders", n=k["rectification_orders"]), delta_color="off",
+          delta=edge.t("fs_kpi_rect_orders", n=k["rectification_orders"]), delta_color="off", delta_arrow="off",
           help=edge.t("fs_kpi_rect_help"), border=True)
 st.caption(edge.t("fs_kpi_scope"))
 
@@ -54,7 +55,7 @@ with st.expander(edge.t("fs_filters"), expanded=True):
     grid_choices = [g for g, v in zip(opts["grids"]["grid_id"], opts["grids"]["village_code"], strict=True)
                     if not chosen_villages or v in chosen_villages]
     chosen_grids = f4.multiselect(S.column_label("firms", "grid_id", lang), grid_choices,
-                                  format_func=lambda g: f"{g} {grids.get(g, '')}", key="f_grid",
+                                  format_func=lambda g: views.grid_text(g, grids.get(g)), key="f_grid",
                                   placeholder=edge.t("fs_all"), select_all=False)
     industries = f5.multiselect(S.column_label("firms", "industry", lang), list(opts["industries"]["industry"]),
                                 format_func=lambda c: S.INDUSTRY.label(c, lang), key="f_industry",

@@ -139,7 +139,7 @@ def risky_firms(
 ) -> pd.DataFrame:
     """Blacklisted and high-risk firms listed by as_of, filtered; an empty filter means all.
 
-    Each row has the role's visible firm columns, park and village names, the last inspection up to
+    Each row has the role's visible firm columns, park, village and grid names, the last inspection up to
     as_of and the number of inspections, the point (lon, lat, wkb), and `uscc_problem` (what is
     wrong with the credit code, empty when valid) where the role sees credit codes.
     """
@@ -156,11 +156,12 @@ def risky_firms(
             FROM inspections WHERE inspected_on <= $as_of GROUP BY firm_id
         )
         SELECT {select}, pk.name AS park_name, v.name_zh AS village_zh, v.name_en AS village_en,
-               insp.last_inspected_on, coalesce(insp.inspections, 0) AS inspections,
+               gr.name AS grid_name, insp.last_inspected_on, coalesce(insp.inspections, 0) AS inspections,
                ST_X(f.geometry) AS lon, ST_Y(f.geometry) AS lat, ST_AsWKB(f.geometry) AS wkb
         FROM firms f
         LEFT JOIN parks pk USING (park_id)
         LEFT JOIN villages v ON v.code = f.village_code
+        LEFT JOIN grids gr ON gr.grid_id = f.grid_id
         LEFT JOIN insp USING (firm_id)
         WHERE list_contains($levels, f.risk_level)
           AND (f.listed_on IS NULL OR f.listed_on <= $as_of)

@@ -94,11 +94,20 @@ _STATUS_COLUMNS = ("release_status", "nearest_parcel_status")
 _DROP_FOR_DISPLAY = ("lon", "lat", "wkb", "village_code", "village_zh", "village_en")
 
 
+def grid_text(grid_id: object, name: object) -> str:
+    """A safety grid as the filter and the list show it: 201-001-001 石湖第97网格 (the code alone
+    when it has no name)."""
+    return EMPTY if is_empty(grid_id) else f"{grid_id} {'' if is_empty(name) else name}".strip()
+
+
 def for_display(df: pd.DataFrame, *, table: str, lang: str = "zh", keep_village: bool = False) -> pd.DataFrame:
-    """Codes as labels and headers in lang, drawing-only columns dropped, for st.dataframe."""
+    """Codes as labels and headers in lang, drawing-only columns dropped, a grid with its name, for
+    st.dataframe."""
     drop = [c for c in _DROP_FOR_DISPLAY if c in df.columns
             and not (keep_village and c == ("village_zh" if lang == "zh" else "village_en"))]
     out = df.drop(columns=drop).copy()
+    if "grid_name" in out.columns and "grid_id" in out.columns:
+        out["grid_id"] = [grid_text(g, n) for g, n in zip(out["grid_id"], out.pop("grid_name"), strict=True)]
     for col in out.columns:
         enum = S.enum_for(table, col) or (S.RELEASE_STATUS if col in _STATUS_COLUMNS else None)
         if enum is not None:  # mapped column-wise: a per-value loop costs 20 ms per 5,000 rows

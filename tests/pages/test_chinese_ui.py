@@ -117,6 +117,24 @@ def test_no_multiselect_offers_streamlits_english_select_all():
     assert [where for where, off in calls if not off] == []
 
 
+def test_a_card_whose_note_is_not_a_change_has_no_arrow():
+    """A card's small line is either a change (↑ 1,200 m² on last month: coloured, with an arrow) or a
+    note (问题 1,514; 占园区 40%): a note drawn with an up arrow reads as a rise. Every card whose
+    line is not coloured as a change (delta_color="off") turns the arrow off too."""
+    import ast
+
+    root = Path(APP).parent
+    cards = []
+    for path in [*root.glob("pages/*.py"), *root.glob("edge/*.py"), root / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "metric":
+                kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+                if kw.get("delta_color") == "off":
+                    cards.append((f"{path.relative_to(root)}:{node.lineno}", kw.get("delta_arrow")))
+    assert len(cards) >= 6  # the land, remediation and firms pages' notes
+    assert [where for where, arrow in cards if arrow != "off"] == []
+
+
 def test_a_language_switch_draws_the_chosen_filters_in_the_new_language(app_env, monkeypatch):
     """A keyed multiselect keeps drawing its chips with the labels of the run that drew them until its
     value is set: switching to English left the land filter's village chip in Chinese. The switch

@@ -165,6 +165,19 @@ def test_a_cut_table_says_its_total(app_env, monkeypatch):
     assert f"显示前 10 行，共 {total:,} 行；导出包含全部。" in [c.value for c in at.caption]
 
 
+def test_the_list_names_each_firms_grid_as_the_filter_does(app_env):
+    """The grid filter offers "201-001-001 石湖第97网格"; the list showed the code alone. Each firm's grid
+    cell is its code and its name from the grids table."""
+    at = open_tab(run_page(), "list")
+    firm_list = next(d.value for d in at.dataframe)
+    risky = risky_firms(app_env).set_index("firm_id")
+    names = pd.read_parquet(app_env / "grids.parquet", columns=["grid_id", "name"]).set_index("grid_id")["name"]
+    expected = [f"{g} {names[g]}" for g in risky.loc[firm_list["企业编号"], "grid_id"]]
+    assert firm_list["网格编号"].tolist() == expected
+    filter_box = next(m for m in at.multiselect if m.label == "网格编号")
+    assert expected[0] in filter_box.options
+
+
 @pytest.mark.parametrize("role", ["planner", "inspector"])
 def test_tables_on_screen_have_one_type_per_column(app_env, monkeypatch, role):
     found = mixed_columns(monkeypatch)
