@@ -407,11 +407,14 @@ def stage_history(events: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     })
 
 
+FIRM_COLUMNS_FIRST = ("name", "risk_level", "distance_m", "list_status")
+
+
 def firms_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     """Firms (on or near the parcel) with labels for codes and headers in lang; only the columns
-    the role's query returned."""
+    the role's query returned, what a person reads first first (a phone shows three columns)."""
     out = pd.DataFrame(index=df.index)
-    for col in df.columns:
+    for col in sorted(df.columns, key=lambda c: FIRM_COLUMNS_FIRST.index(c) if c in FIRM_COLUMNS_FIRST else 99):
         if col in ("lon", "lat", "park_id", "geometry"):
             continue
         values = df[col]

@@ -188,3 +188,29 @@ def test_a_revisit_is_timed_once_the_first_visit_has_drawn_its_whole_page(app_se
     timed = bench.revisits(browser, app_server.url, ["overview"])["overview"]
     assert timed.runs == 1 and 0 < timed.seconds < 120
     assert timed.first_message_s < timed.seconds
+
+
+def test_a_row_picked_in_the_list_brings_its_story_into_view(app_server, page):
+    """The story opens beside the map, above the list: picking a row scrolled nothing and the story
+    opened out of sight. After a pick the story's top is on the screen."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(app_server.url + "/", wait_until="domcontentloaded")
+    page.get_by_role("link", name="土地释放").click()
+    _map(page)
+    page.get_by_role("tab", name="地块清单").click()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.wait_for(timeout=30_000)
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    story = page.locator(".st-key-land_story")
+    assert story.bounding_box()["y"] + story.bounding_box()["height"] < 0  # the hint above, out of sight
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+    page.wait_for_function("() => location.search.includes('parcel=')", timeout=30_000)
+    parcel = page.evaluate("() => new URLSearchParams(location.search).get('parcel')")
+    page.locator(".st-key-land_story h3", has_text=parcel).wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the smooth scroll
+    top = story.bounding_box()["y"]
+    header = page.locator('[data-testid="stHeader"]').bounding_box()
+    assert header["y"] + header["height"] <= top < page.viewport_size["height"] / 2, (top, header)
+    assert page.console_errors == []

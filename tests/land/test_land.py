@@ -353,6 +353,18 @@ def test_near_measures_metres_not_degrees(cur, files):
         land_story.risky_firms_near(cur, parcel_id=STORY_PARCEL, distance_m=50_000, role="planner")
 
 
+@pytest.mark.parametrize(("role", "first"), [("planner", ["企业名称", "风险等级", "距离(米)"]),
+                                             ("viewer", ["风险等级", "距离(米)"])])
+def test_story_firm_tables_start_with_what_a_person_reads(cur, role, first):
+    """A phone shows the story's firm tables three columns wide: the firm's name, its risk and how far
+    it is come first (the firm ID came first and the risk and distance were cut off)."""
+    near = land_story.risky_firms_near(cur, parcel_id=STORY_PARCEL, distance_m=2000, role=role)
+    assert len(near)
+    frame = land_views.firms_frame(near, lang="zh")
+    assert list(frame.columns[:len(first)]) == first
+    assert frame["距离(米)"].tolist() == near["distance_m"].tolist()
+
+
 def test_story_shapes_ring_is_the_distance_away(cur, files):
     shapes = land_story.story_shapes(cur, parcel_id=STORY_PARCEL, distance_m=500)
     ring = gpd.GeoSeries.from_wkb([shapes["buffer"]], crs=S.STORAGE_CRS).to_crs(S.METRIC_CRS).iloc[0]
