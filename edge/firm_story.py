@@ -21,8 +21,10 @@ from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name, md_text
 from edge import phone, tabs, urlstate
+from edge.widgets import scroll_if_asked, scroll_next_run
 
 STORY = "firm_story_id"
+STORY_BOX = "firm_story"  # the story's container: a click on the map or a list brings it into view
 FOCUS = "firm_focus"  # the firm a link named: the map opens on it
 FOCUS_ZOOM = 16
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 1000, 600  # the firms map on screen at 1440 px (the page's width)
@@ -69,6 +71,7 @@ def on_map_click(key: str, layers: tuple[str, ...]) -> Callable[[], None]:
 def show_story_of(firm_id: object) -> None:
     if firm_id := safety.clean_firm_id(firm_id):  # a selection comes back from the browser
         st.session_state[STORY] = firm_id
+        scroll_next_run(STORY_BOX)  # the story is below the map and the lists
 
 
 def on_row_pick(key: str, frame: pd.DataFrame) -> Callable[[], None]:
@@ -136,11 +139,24 @@ def inspections_tab(k: dict, *, year: int, as_of: object, role: str, lang: str) 
     st.markdown(maps.legend_html(per_grid.legend), unsafe_allow_html=True)
 
 
-def story_panel(story: dict | None, firm_id: str | None, *, lang: str) -> None:
-    """The story of firm_id (safety.firm_story's answer; None when there is no such firm)."""
+def story_panel(story: dict | None, *, lang: str) -> None:
+    """The story of firm_id (safety.firm_story's answer; None when there is no such firm: said at the
+    top of the page by missing_firm)."""
     st.divider()
+    with st.container(key=STORY_BOX):
+        _story(story, lang=lang)
+        scroll_if_asked(STORY_BOX)
+
+
+def missing_firm(story: dict | None, firm_id: str | None) -> None:
+    """A link or a click named a firm there is no such firm for: said where the page starts."""
+    if firm_id and story is None:
+        st.warning(edge.t("fs_story_missing", id=md_text(firm_id)))
+
+
+def _story(story: dict | None, *, lang: str) -> None:
     if story is None:
-        st.info(edge.t("fs_story_hint") if not firm_id else edge.t("fs_story_missing", id=md_text(firm_id)))
+        st.info(edge.t("fs_story_hint"))
         return
     firm = story["firm"]
     st.subheader(edge.t("fs_story_title", name=md_text(firm.get("name") or firm["firm_id"])))

@@ -27,6 +27,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.text import file_name, md_text
 from edge import phone
 from edge.tabs import keep
+from edge.widgets import scroll_if_asked, scroll_next_run
 
 PARK_OPTION_LIMIT = 3_000
 MAP_HEIGHT_PX = land_views.MAP_HEIGHT_PX
@@ -35,18 +36,7 @@ K_DATES, K_AREA, K_Q, K_MONTH, K_DIST = "land_released", "land_area", "land_q", 
 K_SORT, K_DESC, K_PARCEL, K_GEN, K_URL = "land_sort", "land_desc", "land_parcel", "_land_gen", "_land_url"
 K_TAB, K_LAYER, K_MAP, K_BELOW = "land_story_tab", "_land_layer", "land_map", "land_below"
 K_PARK_FIND = "land_park_find"  # a helper of the park list, not a filter: not in the URL
-K_SCROLL = "_land_story_scroll"  # a row of the list was picked: its story opens above, brought into view
-# The story opens beside the map, above the list a row was picked in (out of sight): the browser
-# scrolls to it. A constant script (nothing from the data), sent only on the run after the pick.
-SCROLL_TO_STORY_JS = """<script>
-requestAnimationFrame(() => requestAnimationFrame(() => {
-  const story = document.querySelector(".st-key-land_story");
-  if (story) {  // below Streamlit's header bar
-    story.style.scrollMarginTop = "4.5rem";
-    story.scrollIntoView({block: "start", behavior: "smooth"});
-  }
-}));
-</script>"""
+STORY_BOX = "land_story"
 WIDGET_KEYS = (K_VILLAGE, K_PARK, K_STATUS, K_USE, K_OWNER, K_DATES, K_AREA, K_Q, K_MONTH, K_SORT, K_DESC)
 
 
@@ -203,10 +193,9 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: FilterChoice
             st.info(note + (" " + edge.t("land_tt_click_park") if m.level == "park" else ""),
                     icon=":material/grid_view:")
         st.caption(edge.t("land_map_caption"))
-    with right, st.container(key="land_story"):
+    with right, st.container(key=STORY_BOX):
         story_panel(story, parcel_id, lang=lang, role=role, distance=distance)
-        if ss.pop(K_SCROLL, False) and story:
-            st.html(SCROLL_TO_STORY_JS, unsafe_allow_javascript=True)
+        scroll_if_asked(STORY_BOX)  # a row picked in the list below: the story opened out of sight
     write_url(filters, o)
 
 
@@ -280,7 +269,7 @@ def _on_table_select() -> None:
     ids = st.session_state.get("_land_table_ids", [])
     if rows and 0 <= rows[0] < len(ids):
         st.session_state[K_PARCEL] = ids[rows[0]]
-        st.session_state[K_SCROLL] = True
+        scroll_next_run(STORY_BOX)
 
 
 def export_name(filters: F.LandFilters, o: FilterChoices, *, as_of: dt.date, lang: str) -> str:

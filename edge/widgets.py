@@ -1,7 +1,9 @@
-"""What every page shares on screen: the sidebar (language, data stamp, base map, session) and the
-export buttons."""
+"""What every page shares on screen: the sidebar (language, data stamp, base map, session), the
+export buttons, and bringing a story opened out of sight into view."""
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
@@ -188,3 +190,32 @@ def _session_box() -> None:
     if st.button(t("sign_out"), key="_dayuan_sign_out", icon=":material/logout:"):
         sign_out()
         st.rerun()
+
+
+# ---- a story opened by a click elsewhere on the page, brought into view ----------------------------
+
+# A constant script (the container's key is checked: nothing from the data), below the header bar.
+_SCROLL_JS = """<script>
+requestAnimationFrame(() => requestAnimationFrame(() => {
+  const box = document.querySelector(".st-key-%s");
+  if (box) { box.style.scrollMarginTop = "4.5rem"; box.scrollIntoView({block: "start", behavior: "smooth"}); }
+}));
+</script>"""
+
+
+def _scroll_flag(key: str) -> str:
+    if not re.fullmatch(r"[a-z_]+", key):
+        raise ValueError(f"not a container key: {key!r}")
+    return f"_scroll_to_{key}"
+
+
+def scroll_next_run(key: str) -> None:
+    """Ask (from a widget's callback) that the next run brings the container called key into view:
+    a story opened by a pick in a list below it, or on a map above it."""
+    st.session_state[_scroll_flag(key)] = True
+
+
+def scroll_if_asked(key: str) -> None:
+    """In the container called key: the browser scrolls to it, on the run after scroll_next_run only."""
+    if st.session_state.pop(_scroll_flag(key), False):
+        st.html(_SCROLL_JS % key, unsafe_allow_javascript=True)

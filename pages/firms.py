@@ -24,6 +24,9 @@ opts = edge.query(safety.filter_options)
 params = firm_story.url_params(villages=list(opts["villages"]["code"]), grids=list(opts["grids"]["grid_id"]),
                                industries=list(opts["industries"]["industry"]), years=list(years))
 firm_story.follow_url(params)  # the link's filters and firm, before the widgets
+firm_id = st.session_state.get(STORY)
+story = edge.query(safety.firm_story, role=role, firm_id=firm_id, as_of=as_of) if firm_id else None
+firm_story.missing_firm(story, firm_id)  # said here, not below the map
 year = st.columns(4)[0].selectbox(edge.t("fs_insp_year"), years, key="insp_year")
 k = edge.query(safety.safety_kpis, as_of=as_of, year=year)
 with phone.two_per_row("fs_kpis"):
@@ -165,7 +168,5 @@ if tab["inspections"]:
         firm_story.inspections_tab(k, year=year, as_of=as_of, role=role, lang=lang)
 
 # ---- the story of one firm, and the state in the URL ----------------------------------------------
-firm_id = st.session_state.get(STORY)
-story = edge.query(safety.firm_story, role=role, firm_id=firm_id, as_of=as_of) if firm_id else None
-firm_story.story_panel(story, firm_id, lang=lang)
+firm_story.story_panel(story, lang=lang)
 urlstate.write(params, page="firms")

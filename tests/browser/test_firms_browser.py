@@ -85,6 +85,9 @@ def test_firm_link_zooms_and_a_click_opens_another_story(app_server, page, demo_
     page.mouse.click(x, y)
     page.wait_for_selector(f"text=企业档案：{other_name}", timeout=90_000)
     assert page.locator(f"text=企业档案：{focus_name}").count() == 0
+    page.wait_for_timeout(1500)  # the story, below the map, is brought into view (it opened out of sight)
+    top = page.locator(".st-key-firm_story").bounding_box()["y"]
+    assert 0 < top < page.viewport_size["height"] / 2, top
     page.screenshot(path=str(SCREENSHOTS / "firms.png"), full_page=True)
 
     assert not page.locator('[data-testid="stException"]').count()

@@ -537,8 +537,11 @@ def test_a_forged_firm_link_shows_nothing_of_it(app_env):
     assert not at.exception
     assert any("点击地图上的企业" in i.value for i in at.info)
     assert "evil" not in " ".join(i.value for i in at.info)
-    at = run_page(firm="F9999999")
-    assert any("未找到企业 F9999999" in i.value for i in at.info)
+    at = run_page(firm="F9999999")  # said at the top, where the page starts (it was below the map)
+    assert "未找到企业 F9999999" in [w.value for w in at.warning]
+    top = [node.type for node in at.main.children.values()]
+    assert top.index("warning") < top.index("tab_container")
+    assert any("点击地图上的企业" in i.value for i in at.info)  # and the story's place gives the hint
     assert safety.clean_firm_id("F0000147") == "F0000147" and safety.clean_firm_id(None) is None
 
 
