@@ -4,6 +4,7 @@ and the pages this user may open."""
 import streamlit as st
 
 import edge
+from edge import phone
 
 st.set_page_config(page_title="大源街道土地释放看板 · Dayuan", page_icon="🗺️", layout="wide")
 edge.pin()  # one dataset version for the whole run, whatever is published meanwhile
@@ -23,4 +24,5 @@ pages = [
 navigation = st.navigation(edge.allowed_pages(pages))  # by role (access.PAGE_ROLES); sign-in first
 edge.sidebar()
 edge.phone_stamp(navigation)  # the data date and demo label where a phone folds the sidebar away
+phone.touch_tables()  # a table's toolbar, always shown on a touch screen, covers nothing
 navigation.run()

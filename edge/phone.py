@@ -27,6 +27,20 @@ def two_per_row(key: str) -> Iterator[None]:
         yield
 
 
+# A touch screen has no hover: Streamlit shows a table's toolbar (search, download, full screen) all
+# the time, 44 px above the table, over whatever is there (the overview's attention tabs). There the
+# table keeps that space for it.
+TOUCH_TABLE_CSS = """<style>@media (hover: none) {
+[data-testid="stElementContainer"]:has(> [data-testid="stFullScreenFrame"] > [data-testid="stDataFrame"]) {
+  margin-top: 2rem}
+}</style>"""
+
+
+def touch_tables() -> None:
+    """Every page: a table's toolbar on a touch screen in a space of its own (TOUCH_TABLE_CSS)."""
+    st.html(TOUCH_TABLE_CSS)
+
+
 PHONE_MAP_PX = 358  # a map on a 390 px phone: the screen less Streamlit's padding on either side
 
 

@@ -143,3 +143,27 @@ def test_chart_legends_leave_titles_clear_on_a_phone(app_server, browser, path, 
         page.screenshot(path=str(SCREENSHOTS / f"phone-charts-{path or 'overview'}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_tables_toolbar_covers_nothing_on_a_touch_screen(app_server, browser):
+    """A touch screen has no hover, so Streamlit shows a table's toolbar all the time, 44 px above the
+    table: it covered the overview's attention tabs (the third tab's name and the tab bar's arrow)."""
+    context = browser.new_context(**PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_server.url}/", wait_until="domcontentloaded")
+        page.wait_for_selector('[data-testid="stTabs"] [data-testid="stDataFrame"]', timeout=120_000)
+        page.wait_for_function(IDLE_JS, timeout=120_000)
+        assert page.evaluate("() => matchMedia('(hover: none)').matches")
+        page.locator('[data-testid="stTabs"]').first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        boxes = page.evaluate("""() => {
+          const tabs = document.querySelector('[data-testid="stTabs"]');
+          const bar = tabs.querySelector('[role="tablist"]').getBoundingClientRect();
+          const tool = tabs.querySelector('[data-testid="stElementToolbar"]').getBoundingClientRect();
+          return {bar_bottom: bar.bottom, tool_top: tool.top, tool_height: tool.height}; }""")
+        page.screenshot(path=str(SCREENSHOTS / "phone-attention.png"))
+        assert boxes["tool_height"] > 20, boxes  # the toolbar is shown
+        assert boxes["tool_top"] >= boxes["bar_bottom"], boxes
+    finally:
+        context.close()
