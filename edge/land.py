@@ -223,7 +223,10 @@ def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: s
         key=K_TAB, on_change="rerun")
     if facts.open:
         with facts:
-            st.dataframe(land_views.story_attributes(p, lang=lang), hide_index=True, key="land_story_attrs")
+            # a static table (st.dataframe's grid code took 0.5 s to load on the first click with no
+            # GPU); st.table reads its cells as Markdown: each goes through the one escaper
+            st.table(land_views.story_attributes(p, lang=lang).map(md_text), hide_index=True, hide_header=True,
+                     border="horizontal")
     if project_tab.open:
         with project_tab:
             _project(story, lang=lang)

@@ -71,13 +71,15 @@ def test_md_text_neutralises_each_hostile_string():
 
 
 def _texts(at: AppTest) -> list[str]:
-    """Every string of the run that Streamlit renders as markdown, plus the maps' JSON."""
+    """Every string of the run that Streamlit renders as markdown (st.table's cells too), plus the maps' JSON."""
     out: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
                  "success", "exception"):
         out += [str(e.value) for e in getattr(at, kind)]
     for m in at.metric:
         out += [m.label, str(m.value), str(m.proto.delta), str(m.help or "")]
+    for table in at.table:  # st.table reads its cells as Markdown
+        out += [str(v) for v in table.value.to_numpy().ravel()]
     for e in at.expander:
         out.append(e.label)
     for tab in at.tabs:
