@@ -246,7 +246,8 @@ def _project(story: dict, *, lang: str) -> None:
                       unit=md_text(project["responsible_unit"])))
     if project["is_overdue"]:
         st.error(edge.t("land_story_overdue", day=project["planned_finish"]))
-    st.dataframe(land_views.stage_history(story["events"], lang=lang), hide_index=True, key="land_story_events")
+    st.table(land_views.stage_history(story["events"], lang=lang).map(md_text), hide_index=True,
+             border="horizontal")  # a few stages: static, as the facts (md_text: st.table reads Markdown)
 
 
 def _firms(story: dict, parcel_id: str, *, lang: str, role: str, distance: int) -> None:
