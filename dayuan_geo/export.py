@@ -92,11 +92,25 @@ def _with_geometry(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Headers a file (an export) gives otherwise than the screen: a code is called a code, and an English
+# file's one village name is its name.
+FILE_LABELS: dict[str, tuple[str, str]] = {"village_code": ("村居代码", "Village code"),
+                                           "village_en": ("村居英文名", "Village name")}
+# A derived name column in one language, and its twin in the other (a file in zh carries only the first).
+NAME_TWINS = {"village_zh": ("zh", "village_en"), "village_en": ("en", "village_zh")}
+
+
+def file_label(table_name: str, column: str, lang: str = "zh") -> str:
+    """The header for column in an exported file: as on screen, but a code is called a code."""
+    zh_en = FILE_LABELS.get(column)
+    return S.column_label(table_name, column, lang) if zh_en is None else zh_en[0 if lang == "zh" else 1]
+
+
 def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
     """Attributes (and geometry) with labelled values and headers in lang, formula cells neutralised;
     a derived name in the other language (村居英文名 in a Chinese file) is left out when its twin is there."""
     out = _with_geometry(df)
-    out = out.drop(columns=[c for c, (in_lang, twin) in S.NAME_TWINS.items()
+    out = out.drop(columns=[c for c, (in_lang, twin) in NAME_TWINS.items()
                             if c in out.columns and in_lang != lang and twin in out.columns])
     for col in out.columns:
         enum = S.enum_for(table, col)
@@ -106,7 +120,7 @@ def for_people(df: pd.DataFrame, *, table: str, lang: str) -> pd.DataFrame:
             out[col] = [neutralise(v) for v in out[col]]
         elif pd.api.types.is_float_dtype(out[col]) and col not in COORDINATES:
             out[col] = out[col].round(2)
-    out.columns = [S.file_label(table, c, lang) for c in out.columns]
+    out.columns = [file_label(table, c, lang) for c in out.columns]
     return out
 
 

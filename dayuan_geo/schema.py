@@ -428,14 +428,6 @@ DERIVED_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-# Headers a file (an export) gives otherwise than the screen: a code is called a code, and an English
-# file's one village name is its name.
-FILE_LABELS: dict[str, tuple[str, str]] = {"village_code": ("村居代码", "Village code"),
-                                           "village_en": ("村居英文名", "Village name")}
-# A derived name column in one language, and its twin in the other (a file in zh carries only the first).
-NAME_TWINS = {"village_zh": ("zh", "village_en"), "village_en": ("en", "village_zh")}
-
-
 def column_label(table_name: str, column: str, lang: str = "zh") -> str:
     """The header for column of table_name in lang; derived columns have labels too."""
     try:
@@ -445,12 +437,6 @@ def column_label(table_name: str, column: str, lang: str = "zh") -> str:
         if zh_en is None:
             return column
         return zh_en[0] if lang == "zh" else zh_en[1]
-
-
-def file_label(table_name: str, column: str, lang: str = "zh") -> str:
-    """The header for column in an exported file: as on screen, but a code is called a code."""
-    zh_en = FILE_LABELS.get(column)
-    return column_label(table_name, column, lang) if zh_en is None else zh_en[0 if lang == "zh" else 1]
 
 
 def enum_for(table_name: str, column: str) -> Enum | None:

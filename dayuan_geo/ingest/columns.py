@@ -6,6 +6,7 @@ import re
 from functools import cache
 
 from dayuan_geo import schema as S
+from dayuan_geo.export import FILE_LABELS
 from dayuan_geo.ingest.guard import Refused
 
 GEO_TARGETS = {"lon": ("经度", "lon", "lng", "long", "longitude", "x"),
@@ -65,7 +66,7 @@ def match_columns(sources: list[str], table: str, explicit: dict[str, str]) -> t
             names = GEO_TARGETS[target]
         else:
             col = tbl.column(target)
-            names = (target, col.zh, col.en, *S.FILE_LABELS.get(target, ()), *ALIASES.get(table, {}).get(target, ()))
+            names = (target, col.zh, col.en, *FILE_LABELS.get(target, ()), *ALIASES.get(table, {}).get(target, ()))
         for cand in names:
             src = by_norm.get(_norm(cand))
             if src is None and target not in GEO_TARGETS and len(target) > 10:
@@ -111,7 +112,7 @@ def known_names(table: str) -> frozenset[str]:
     """Every normalised header the table's columns are known by (for finding a ledger's header row)."""
     tbl = S.table(table)
     names = [n for c in tbl.columns if c.dtype != "geometry"
-             for n in (c.name, c.zh, c.en, *S.FILE_LABELS.get(c.name, ()), *ALIASES.get(table, {}).get(c.name, ()))]
+             for n in (c.name, c.zh, c.en, *FILE_LABELS.get(c.name, ()), *ALIASES.get(table, {}).get(c.name, ()))]
     if tbl.has_geometry:
         names += [n for ns in GEO_TARGETS.values() for n in ns]
     return frozenset(_norm(n) for n in names)
