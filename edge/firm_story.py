@@ -21,7 +21,7 @@ from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name, md_text
 from edge import phone, tabs, urlstate
-from edge.widgets import scroll_if_asked, scroll_next_run
+from edge.widgets import scroll_if_asked, scroll_next_run, small_table
 
 STORY = "firm_story_id"
 STORY_BOX = "firm_story"  # the story's container: a click on the map or a list brings it into view
@@ -161,14 +161,16 @@ def _story(story: dict | None, *, lang: str) -> None:
     firm = story["firm"]
     st.subheader(edge.t("fs_story_title", name=md_text(firm.get("name") or firm["firm_id"])))
     left, right = st.columns([2, 3])
-    left.dataframe(views.story_facts(firm, lang=lang), hide_index=True, key="story_facts")
+    with left:
+        small_table(views.story_facts(firm, lang=lang), header=False)
     if "uscc" in firm:
         if firm.get("uscc_problem"):
             left.error(edge.t("fs_uscc_bad", problem=views.uscc_label(firm["uscc"], lang=lang)))
         else:
             left.success(edge.t("fs_uscc_ok"))
     right.markdown(f"**{edge.t('fs_story_history')}**")
-    right.dataframe(views.listing_history(story, lang=lang), hide_index=True, key="story_history")
+    with right:
+        small_table(views.listing_history(story, lang=lang))
     if story["inspections"] is None:
         st.info(edge.t("fs_story_insp_hidden"))
     else:

@@ -27,7 +27,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.text import file_name, md_text
 from edge import phone
 from edge.tabs import keep
-from edge.widgets import scroll_if_asked, scroll_next_run
+from edge.widgets import scroll_if_asked, scroll_next_run, small_table
 
 PARK_OPTION_LIMIT = 3_000
 MAP_HEIGHT_PX = land_views.MAP_HEIGHT_PX
@@ -223,10 +223,7 @@ def story_panel(story: dict | None, parcel_id: str | None, *, lang: str, role: s
         key=K_TAB, on_change="rerun")
     if facts.open:
         with facts:
-            # a static table (st.dataframe's grid code took 0.5 s to load on the first click with no
-            # GPU); st.table reads its cells as Markdown: each goes through the one escaper
-            st.table(land_views.story_attributes(p, lang=lang).map(md_text), hide_index=True, hide_header=True,
-                     border="horizontal")
+            small_table(land_views.story_attributes(p, lang=lang), header=False)
     if project_tab.open:
         with project_tab:
             _project(story, lang=lang)
@@ -246,8 +243,7 @@ def _project(story: dict, *, lang: str) -> None:
                       unit=md_text(project["responsible_unit"])))
     if project["is_overdue"]:
         st.error(edge.t("land_story_overdue", day=project["planned_finish"]))
-    st.table(land_views.stage_history(story["events"], lang=lang).map(md_text), hide_index=True,
-             border="horizontal")  # a few stages: static, as the facts (md_text: st.table reads Markdown)
+    small_table(land_views.stage_history(story["events"], lang=lang))
 
 
 def _firms(story: dict, parcel_id: str, *, lang: str, role: str, distance: int) -> None:

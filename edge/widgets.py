@@ -1,5 +1,5 @@
 """What every page shares on screen: the sidebar (language, data stamp, base map, session), the
-export buttons, and bringing a story opened out of sight into view."""
+export buttons, a story's small static tables, and bringing a story opened out of sight into view."""
 
 from __future__ import annotations
 
@@ -190,6 +190,15 @@ def _session_box() -> None:
     if st.button(t("sign_out"), key="_dayuan_sign_out", icon=":material/logout:"):
         sign_out()
         st.rerun()
+
+
+# ---- a story's small tables, and a story opened elsewhere on the page brought into view ----------
+
+def small_table(frame, *, header: bool = True) -> None:
+    """A few rows (a story's facts, its stages, its listing) as a static table: no data grid whose
+    code the browser loads on first use (0.5 s on a first click with no GPU). st.table reads its
+    cells as Markdown: each goes through md_text, the one escaper."""
+    st.table(frame.map(md_text), hide_index=True, hide_header=not header, border="horizontal")
 
 
 # ---- a story opened by a click elsewhere on the page, brought into view ----------------------------
