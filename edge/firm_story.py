@@ -21,7 +21,7 @@ from dayuan_geo.safety import inspections, views
 from dayuan_geo.safety import queries as safety
 from dayuan_geo.text import file_name, md_text
 from edge import phone, tabs, urlstate
-from edge.widgets import scroll_if_asked, scroll_next_run, small_table
+from edge.widgets import scroll_box, scroll_next_run, small_table
 
 STORY = "firm_story_id"
 STORY_BOX = "firm_story"  # the story's container: a click on the map or a list brings it into view
@@ -140,12 +140,11 @@ def inspections_tab(k: dict, *, year: int, as_of: object, role: str, lang: str) 
 
 
 def story_panel(story: dict | None, *, lang: str) -> None:
-    """The story of firm_id (safety.firm_story's answer; None when there is no such firm: said at the
-    top of the page by missing_firm)."""
+    """The story of the firm opened (safety.firm_story's answer; None when none is, or when there is
+    no such firm: missing_firm says so at the top of the page)."""
     st.divider()
-    with st.container(key=STORY_BOX):
+    with scroll_box(STORY_BOX):
         _story(story, lang=lang)
-        scroll_if_asked(STORY_BOX)
 
 
 def missing_firm(story: dict | None, firm_id: str | None) -> None:

@@ -27,7 +27,7 @@ from dayuan_geo.maps import layers as maps
 from dayuan_geo.text import file_name, md_text
 from edge import phone
 from edge.tabs import keep
-from edge.widgets import scroll_if_asked, scroll_next_run, small_table
+from edge.widgets import scroll_box, scroll_next_run, small_table
 
 PARK_OPTION_LIMIT = 3_000
 MAP_HEIGHT_PX = land_views.MAP_HEIGHT_PX
@@ -193,9 +193,8 @@ def map_and_story(filters: F.LandFilters, *, view_date: dt.date, o: FilterChoice
             st.info(note + (" " + edge.t("land_tt_click_park") if m.level == "park" else ""),
                     icon=":material/grid_view:")
         st.caption(edge.t("land_map_caption"))
-    with right, st.container(key=STORY_BOX):
+    with right, scroll_box(STORY_BOX):  # a row picked in the list below opens it out of sight
         story_panel(story, parcel_id, lang=lang, role=role, distance=distance)
-        scroll_if_asked(STORY_BOX)  # a row picked in the list below: the story opened out of sight
     write_url(filters, o)
 
 

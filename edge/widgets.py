@@ -4,6 +4,8 @@ export buttons, a story's small static tables, and bringing a story opened out o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -224,7 +226,10 @@ def scroll_next_run(key: str) -> None:
     st.session_state[_scroll_flag(key)] = True
 
 
-def scroll_if_asked(key: str) -> None:
-    """In the container called key: the browser scrolls to it, on the run after scroll_next_run only."""
-    if st.session_state.pop(_scroll_flag(key), False):
-        st.html(_SCROLL_JS % key, unsafe_allow_javascript=True)
+@contextmanager
+def scroll_box(key: str) -> Iterator[None]:
+    """A container called key that the browser scrolls to on the run after scroll_next_run(key) only."""
+    with st.container(key=key):
+        yield
+        if st.session_state.pop(_scroll_flag(key), False):
+            st.html(_SCROLL_JS % key, unsafe_allow_javascript=True)

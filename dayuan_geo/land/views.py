@@ -414,7 +414,8 @@ def firms_frame(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     """Firms (on or near the parcel) with labels for codes and headers in lang; only the columns
     the role's query returned, what a person reads first first (a phone shows three columns)."""
     out = pd.DataFrame(index=df.index)
-    for col in sorted(df.columns, key=lambda c: FIRM_COLUMNS_FIRST.index(c) if c in FIRM_COLUMNS_FIRST else 99):
+    for col in [*[c for c in FIRM_COLUMNS_FIRST if c in df.columns],
+                *[c for c in df.columns if c not in FIRM_COLUMNS_FIRST]]:
         if col in ("lon", "lat", "park_id", "geometry"):
             continue
         values = df[col]
